@@ -1,0 +1,24 @@
+"""fastlogit: fast regularised logistic regression on binomial (X, n, k) data.
+
+>>> import numpy as np, fastlogit
+>>> res = fastlogit.fit(np.eye(2), n=[4, 4], k=[3, 1], lam=0.1)
+>>> res.predict_proba(np.eye(2)).round(3)
+array([0.726, 0.274])
+"""
+
+from fastlogit._fit import fit
+from fastlogit._kernels import log1pexp, log_sigmoid, sigmoid
+from fastlogit._result import LogitResult
+from fastlogit._solvers import ConvergenceWarning, IterationInfo
+from fastlogit._version import __version__
+
+__all__ = [
+    "ConvergenceWarning",
+    "IterationInfo",
+    "LogitResult",
+    "__version__",
+    "fit",
+    "log1pexp",
+    "log_sigmoid",
+    "sigmoid",
+]

@@ -1,0 +1,187 @@
+"""The objective a solver sees, assembled from three small parts.
+
+    F(b, w) = L(b, w) + P(w)
+    L(b, w) = sum_i s_i [n_i log1pexp(z_i) - k_i z_i],   z_i = o_i + b + x_i . w
+    P(w)    = lam * sum_j c_j w_j^2 / 2                     (L2; c = penalty_factor)
+
+* ``BinomialLoss``: L and its gradient, one compiled pass over X per call.
+* ``L2Penalty``: P and its gradient.
+* ``Standardization``: virtual centring and scaling of the columns. Solvers
+  work in theta = (b', v) with w = v / sd, b = b' - mu . w: each column is then
+  centred and scaled to unit spread (weights s_i n_i) without touching X.
+  This is a reparametrisation: the minimiser in (b, w) is unchanged, but the
+  Hessian in theta is far better conditioned (about 5x fewer L-BFGS-B
+  evaluations on sparse one-hot data).
+* ``Objective``: F / S in theta, S = sum_i s_i n_i, so that tolerances mean the
+  same at 100 rows and at 100 million. theta is [b', v] with the intercept
+  first when fit_intercept, else v alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from fastlogit import _kernels
+from fastlogit._validate import LAYOUT_CSR, Design
+
+# A column whose weighted spread is below this fraction of its magnitude is
+# treated as constant: it is neither centred nor scaled.
+_CONSTANT_RTOL = 1e-7
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """a . b without BLAS: a threaded BLAS call leaves OpenBLAS workers spinning
+    for ~0.1 s, stealing the cores from the next kernel call."""
+    return float(np.add.reduce(a * b))
+
+
+class BinomialLoss:
+    """L(b, w) = sum_i [sn_i log1pexp(z_i) - sk_i z_i] with sn = s*n, sk = s*k."""
+
+    def __init__(self, design: Design, sn: np.ndarray, sk: np.ndarray,
+                 offset: Optional[np.ndarray], threads: int) -> None:
+        self.design = design
+        self.sn = sn
+        self.sk = sk
+        self.offset = offset
+        self.threads = threads
+        self._grad_w = np.empty(design.n_features, dtype=np.float64)
+
+    def value_grad(self, b: float, w: np.ndarray) -> tuple[float, float, np.ndarray]:
+        """(L, dL/db, dL/dw). The returned dL/dw is a buffer reused by the next call."""
+        loss, grad_b = _kernels.binomial_loss_grad(
+            *self.design.kernel_args, self.sn, self.sk, self.offset, w, float(b),
+            self._grad_w, self.threads,
+        )
+        return loss, grad_b, self._grad_w
+
+    def linear_predictor(self, b: float, w: np.ndarray) -> np.ndarray:
+        return linear_predictor(self.design, b, w, self.offset, self.threads)
+
+
+def linear_predictor(design: Design, b: float, w: np.ndarray,
+                     offset: Optional[np.ndarray], threads: int) -> np.ndarray:
+    """z = offset + b + X w through the compiled kernel."""
+    out = np.empty(design.n_rows, dtype=np.float64)
+    _kernels.linear_predictor(*design.kernel_args, np.ascontiguousarray(w, dtype=np.float64),
+                              float(b), offset, out, threads)
+    return out
+
+
+class L2Penalty:
+    """P(w) = lam/2 * sum_j c_j w_j^2."""
+
+    def __init__(self, lam: float, factor: Optional[np.ndarray] = None) -> None:
+        self.lam = lam
+        self.factor = factor
+
+    def value_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]:
+        cw = self.lam * (w if self.factor is None else self.factor * w)
+        return 0.5 * _dot(cw, w), cw
+
+
+@dataclass(frozen=True)
+class Standardization:
+    """w = v / sd, b = b' - mu . w (mu = 0 and sd = 1 leave a column alone)."""
+
+    mu: np.ndarray
+    sd: np.ndarray
+
+    @classmethod
+    def identity(cls, n_features: int) -> Standardization:
+        return cls(np.zeros(n_features), np.ones(n_features))
+
+    @classmethod
+    def from_data(cls, design: Design, weight: np.ndarray, center: bool,
+                  threads: int) -> Standardization:
+        """Weighted column means and spreads (weights s_i n_i), two passes over X.
+
+        Without an intercept the columns cannot be centred (there is nothing
+        to absorb mu . w), so they are scaled by their weighted root mean square.
+        """
+        p = design.n_features
+        total = float(weight.sum())
+        zero = np.zeros(p)
+        sums = _kernels.weighted_column_moments(*design.kernel_args, weight, zero, threads)
+        mu = sums[0] / total if center else zero
+        if center:
+            # second pass about the mean: no cancellation for columns far from zero
+            centred = _kernels.weighted_column_moments(*design.kernel_args, weight, mu, threads)
+            sq = centred[1]
+            if design.layout == LAYOUT_CSR:
+                sq = sq + (total - centred[2]) * mu * mu  # implicit zeros, each (0 - mu)^2
+        else:
+            sq = sums[1]
+        sd = np.sqrt(np.maximum(sq, 0.0) / total)
+        constant = sd <= _CONSTANT_RTOL * np.abs(mu)
+        constant |= sd == 0.0
+        mu = np.where(constant, 0.0, mu)
+        sd = np.where(constant, 1.0, sd)
+        return cls(mu, sd)
+
+    def to_user(self, b_std: float, v: np.ndarray) -> tuple[float, np.ndarray]:
+        w = v / self.sd
+        return b_std - _dot(self.mu, w), w
+
+    def from_user(self, b: float, w: np.ndarray) -> tuple[float, np.ndarray]:
+        return b + _dot(self.mu, w), w * self.sd
+
+    def grad_from_user(self, grad_b: float, grad_w: np.ndarray) -> np.ndarray:
+        """Chain rule: dF/dv_j = (dF/dw_j - mu_j dF/db) / sd_j."""
+        return (grad_w - self.mu * grad_b) / self.sd
+
+
+class Objective:
+    """F / S as a function of theta, for scipy's ``fun(theta) -> (f, g)`` contract."""
+
+    def __init__(self, loss: BinomialLoss, penalty: L2Penalty, std: Standardization,
+                 fit_intercept: bool) -> None:
+        self.loss = loss
+        self.penalty = penalty
+        self.std = std
+        self.fit_intercept = fit_intercept
+        self.scale = float(loss.sn.sum())
+        self.n_features = loss.design.n_features
+        self.n_fev = 0
+
+    @property
+    def n_params(self) -> int:
+        return self.n_features + int(self.fit_intercept)
+
+    def split(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """theta -> (b, w) in the user's parametrisation."""
+        if self.fit_intercept:
+            return self.std.to_user(float(theta[0]), theta[1:])
+        return 0.0, theta / self.std.sd
+
+    def join(self, b: float, w: np.ndarray) -> np.ndarray:
+        """(b, w) -> theta."""
+        b_std, v = self.std.from_user(b, np.asarray(w, dtype=np.float64))
+        return np.concatenate(([b_std], v)) if self.fit_intercept else v
+
+    def value_grad_user(self, b: float, w: np.ndarray) -> tuple[float, float, np.ndarray]:
+        """Unscaled F and its gradient (dF/db, dF/dw) in the user's parametrisation."""
+        loss, gb, gw = self.loss.value_grad(b, w)
+        pen, pgrad = self.penalty.value_grad(w)
+        return loss + pen, gb, gw + pgrad
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        b, w = self.split(theta)
+        f, gb, gw = self.value_grad_user(b, w)
+        self.n_fev += 1
+        g = self.std.grad_from_user(gb, gw)
+        if self.fit_intercept:
+            g = np.concatenate(([gb], g))
+        return f / self.scale, g / self.scale
+
+    def initial_theta(self) -> np.ndarray:
+        """Zero coefficients; the intercept at the pooled log-odds sum(s k) / sum(s n)."""
+        theta = np.zeros(self.n_params)
+        if self.fit_intercept:
+            rate = float(self.loss.sk.sum()) / self.scale
+            rate = min(max(rate, 1e-10), 1.0 - 1e-10)
+            theta[0] = np.log(rate / (1.0 - rate))
+        return theta

@@ -1,0 +1,166 @@
+"""The fitted model: coefficients, predictions, and statistics computed on first access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Optional
+
+import numpy as np
+from scipy.special import gammaln, xlogy
+
+from fastlogit import _kernels
+from fastlogit._objective import linear_predictor
+from fastlogit._threads import resolve_threads
+from fastlogit._validate import Design, as_design, as_row_vector
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The validated training inputs (views of the caller's arrays, never copies of X)."""
+
+    design: Design
+    n: np.ndarray
+    k: np.ndarray
+    sample_weight: Optional[np.ndarray]
+    offset: Optional[np.ndarray]
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class LogitResult:
+    """A fitted binomial logistic regression.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_features,)
+        w, in the user's own parametrisation (never the standardised one).
+    intercept : float
+        b (0.0 when fit_intercept=False).
+    objective : float
+        F(b, w): the penalised negative log-likelihood without the constant
+        sum_i s_i log C(n_i, k_i), unscaled.
+    grad_norm : float
+        max_j |dF/dtheta_j| / sum_i s_i n_i at the answer, in the standardised
+        coordinates the solver works in: the quantity compared with ``pgtol``.
+    n_iter, n_fev : int
+        Solver iterations and objective+gradient evaluations (passes over X).
+    converged : bool
+        The solver's convergence test held.
+    message : str
+        The solver's own account of why it stopped.
+    solver : str
+    settings : dict
+        The options the fit used (lam, fit_intercept, factr, pgtol, max_iter,
+        threads, ...).
+    n_rows, n_features : int
+    feature_names : tuple of str or None
+    """
+
+    coef: np.ndarray
+    intercept: float
+    objective: float
+    grad_norm: float
+    n_iter: int
+    n_fev: int
+    converged: bool
+    message: str
+    solver: str
+    settings: dict
+    n_rows: int
+    n_features: int
+    feature_names: Optional[tuple] = None
+    _training: Optional[TrainingData] = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        state = "converged" if self.converged else "NOT converged"
+        return (f"LogitResult({self.n_rows} rows x {self.n_features} features, "
+                f"lam={self.settings.get('lam')}, objective={self.objective:.10g}, "
+                f"{self.n_iter} iterations, {self.n_fev} evaluations, {state})")
+
+    # -- predictions ---------------------------------------------------------
+
+    def decision_function(self, X: Any, offset: Any = None, threads: Optional[int] = None
+                          ) -> np.ndarray:
+        """Linear predictor z = offset + intercept + X @ coef for new rows.
+
+        Parameters
+        ----------
+        X : {ndarray, csr_matrix} of shape (n_rows, n_features)
+            Dense or sparse, validated like the training X.
+        offset : ndarray of shape (n_rows,), optional
+        threads : int, optional
+            As in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_rows,)
+        """
+        design = as_design(X, "X")
+        if design.n_features != self.n_features:
+            raise ValueError(
+                f"X has {design.n_features} features but the model was fitted on "
+                f"{self.n_features}"
+            )
+        off = as_row_vector(offset, "offset", design.n_rows)
+        return linear_predictor(design, self.intercept, self.coef, off, resolve_threads(threads))
+
+    def predict_proba(self, X: Any, offset: Any = None, threads: Optional[int] = None
+                      ) -> np.ndarray:
+        """Success probability sigmoid(z) of each new row, shape (n_rows,).
+
+        Examples
+        --------
+        >>> import numpy as np, fastlogit
+        >>> res = fastlogit.fit(np.eye(2), [4, 4], [3, 1], lam=0.1)
+        >>> res.predict_proba(np.eye(2)).round(3)
+        array([0.726, 0.274])
+        """
+        return _kernels.sigmoid(self.decision_function(X, offset, threads))
+
+    # -- statistics on the training data ---------------------------------------
+
+    def _train(self) -> TrainingData:
+        if self._training is None:
+            raise ValueError("this result holds no training data (it was built without it)")
+        return self._training
+
+    @cached_property
+    def fitted_linear_predictor(self) -> np.ndarray:
+        """z_i on the training rows, shape (n_rows,)."""
+        t = self._train()
+        threads = resolve_threads(self.settings.get("threads"))
+        return linear_predictor(t.design, self.intercept, self.coef, t.offset, threads)
+
+    @cached_property
+    def fitted_proba(self) -> np.ndarray:
+        """Fitted success probabilities on the training rows."""
+        return _kernels.sigmoid(self.fitted_linear_predictor)
+
+    def _row_weights(self) -> np.ndarray:
+        t = self._train()
+        return np.ones(t.n.shape[0]) if t.sample_weight is None else t.sample_weight
+
+    @cached_property
+    def loglik(self) -> float:
+        """Binomial log-likelihood sum_i s_i log dbinom(k_i; n_i, p_i), constant included.
+
+        The binomial coefficient uses log-gamma, so it is defined for
+        non-integer counts too; for integer counts it equals R's logLik of
+        ``glm(cbind(k, n - k) ~ ..., family = binomial, weights = s)``.
+        """
+        t = self._train()
+        z = self.fitted_linear_predictor
+        s = self._row_weights()
+        log_choose = gammaln(t.n + 1) - gammaln(t.k + 1) - gammaln(t.n - t.k + 1)
+        ll = t.k * _kernels.log_sigmoid(z) + (t.n - t.k) * _kernels.log_sigmoid(-z)
+        return float(np.sum(s * (log_choose + ll)))
+
+    @cached_property
+    def deviance(self) -> float:
+        """2 sum_i s_i [k log(k / (n p)) + (n - k) log((n - k) / (n (1 - p)))], as R reports it."""
+        t = self._train()
+        z = self.fitted_linear_predictor
+        s = self._row_weights()
+        saturated = xlogy(t.k, t.k) + xlogy(t.n - t.k, t.n - t.k) - xlogy(t.n, t.n)
+        ll = t.k * _kernels.log_sigmoid(z) + (t.n - t.k) * _kernels.log_sigmoid(-z)
+        return float(2.0 * np.sum(s * (saturated - ll)))

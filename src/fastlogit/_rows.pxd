@@ -1,0 +1,240 @@
+# Layout building blocks shared by the kernel modules.
+#
+# Every kernel is "for a block of rows [i0, i1): compute z = X_blk w (+ b +
+# offset) into a small buffer, do per-row math on the buffer, accumulate
+# X_blk^T d into a per-thread vector". The two layout-specific halves live
+# here, once per layout, so that loss/gradient, predictions, Hessian-vector
+# products and anything later share the same loops.
+#
+# Layouts (see _validate.py, which guarantees them):
+#   dense C-order: element (i, j) at X[i * ld + j]   (ld >= p)
+#   dense F-order: element (i, j) at X[i + j * ld]   (ld >= n_rows)
+#   CSR:           row i is data/indices[indptr[i]:indptr[i + 1]]
+# Buffers z and d are indexed by i - i0. offset may be NULL (no offset).
+# Values are float32 or float64; every sum is accumulated in double.
+
+from cython.parallel cimport prange
+
+from fastlogit._kernels cimport floating, index_t
+
+
+cdef inline double dot(const floating *x, const double *w, Py_ssize_t p) noexcept nogil:
+    """sum_j x[j] * w[j] with four independent accumulators (breaks the add latency chain)."""
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef Py_ssize_t j = 0
+    while j + 4 <= p:
+        s0 += x[j] * w[j]
+        s1 += x[j + 1] * w[j + 1]
+        s2 += x[j + 2] * w[j + 2]
+        s3 += x[j + 3] * w[j + 3]
+        j += 4
+    while j < p:
+        s0 += x[j] * w[j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+cdef inline void axpy(double a, const floating *x, double *y, Py_ssize_t p) noexcept nogil:
+    """y += a * x (vectorised by the compiler: no reduction)."""
+    cdef Py_ssize_t j
+    for j in range(p):
+        y[j] += a * x[j]
+
+
+cdef inline void z_rows_dense_c(
+    const floating *X, Py_ssize_t ld, Py_ssize_t p, Py_ssize_t i0, Py_ssize_t i1,
+    const double *w, double b, const double *offset, double *z,
+) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(i0, i1):
+        z[i - i0] = b + (offset[i] if offset != NULL else 0.0) + dot(X + i * ld, w, p)
+
+
+cdef inline void xtd_rows_dense_c(
+    const floating *X, Py_ssize_t ld, Py_ssize_t p, Py_ssize_t i0, Py_ssize_t i1,
+    const double *d, double *g,
+) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(i0, i1):
+        axpy(d[i - i0], X + i * ld, g, p)
+
+
+cdef inline void z_rows_dense_f(
+    const floating *X, Py_ssize_t ld, Py_ssize_t p, Py_ssize_t i0, Py_ssize_t i1,
+    const double *w, double b, const double *offset, double *z,
+) noexcept nogil:
+    # Column-wise: each column's segment [i0, i1) is contiguous; the block is
+    # sized by the caller so that it is still in cache for xtd_rows_dense_f.
+    cdef Py_ssize_t i, j, m = i1 - i0
+    cdef const floating *col
+    cdef double wj
+    for i in range(m):
+        z[i] = b + (offset[i0 + i] if offset != NULL else 0.0)
+    for j in range(p):
+        col = X + j * ld + i0
+        wj = w[j]
+        for i in range(m):
+            z[i] += col[i] * wj
+
+
+cdef inline void xtd_rows_dense_f(
+    const floating *X, Py_ssize_t ld, Py_ssize_t p, Py_ssize_t i0, Py_ssize_t i1,
+    const double *d, double *g,
+) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(p):
+        g[j] += dot(X + j * ld + i0, d, i1 - i0)
+
+
+cdef inline void z_rows_csr(
+    const floating *data, const index_t *indices, const index_t *indptr,
+    Py_ssize_t i0, Py_ssize_t i1, const double *w, double b, const double *offset, double *z,
+) noexcept nogil:
+    cdef Py_ssize_t i, jj, end
+    cdef double s0, s1
+    for i in range(i0, i1):
+        s0 = b + (offset[i] if offset != NULL else 0.0)
+        s1 = 0.0
+        jj = indptr[i]
+        end = indptr[i + 1]
+        # two accumulators: the gathers from w can then be in flight together
+        while jj + 2 <= end:
+            s0 += data[jj] * w[indices[jj]]
+            s1 += data[jj + 1] * w[indices[jj + 1]]
+            jj += 2
+        if jj < end:
+            s0 += data[jj] * w[indices[jj]]
+        z[i - i0] = s0 + s1
+
+
+cdef inline void xtd_rows_csr(
+    const floating *data, const index_t *indices, const index_t *indptr,
+    Py_ssize_t i0, Py_ssize_t i1, const double *d, double *g,
+) noexcept nogil:
+    cdef Py_ssize_t i, jj
+    cdef double di
+    for i in range(i0, i1):
+        di = d[i - i0]
+        for jj in range(indptr[i], indptr[i + 1]):
+            g[indices[jj]] += di * data[jj]
+
+
+# ---------------------------------------------------------------------------
+# One entry per layout code, so that a kernel is written once for all three.
+# Dense kernels pass an empty int32 `indices`/`indptr` (never read).
+
+cdef enum:
+    LAYOUT_C = 0      # dense, C-contiguous, ld = n_features
+    LAYOUT_F = 1      # dense, F-contiguous, ld = n_rows
+    LAYOUT_CSR = 2    # CSR triplet
+
+
+cdef inline void z_block(
+    int layout, const floating *values, const index_t *indices, const index_t *indptr,
+    Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t i0, Py_ssize_t i1,
+    const double *w, double b, const double *offset, double *z,
+) noexcept nogil:
+    """z[i - i0] = offset[i] + b + x_i . w for the rows i0 <= i < i1."""
+    if layout == LAYOUT_CSR:
+        z_rows_csr(values, indices, indptr, i0, i1, w, b, offset, z)
+    elif layout == LAYOUT_C:
+        z_rows_dense_c(values, p, p, i0, i1, w, b, offset, z)
+    else:
+        z_rows_dense_f(values, n_rows, p, i0, i1, w, b, offset, z)
+
+
+cdef inline void xtd_block(
+    int layout, const floating *values, const index_t *indices, const index_t *indptr,
+    Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t i0, Py_ssize_t i1,
+    const double *d, double *g,
+) noexcept nogil:
+    """g += X[i0:i1]^T d."""
+    if layout == LAYOUT_CSR:
+        xtd_rows_csr(values, indices, indptr, i0, i1, d, g)
+    elif layout == LAYOUT_C:
+        xtd_rows_dense_c(values, p, p, i0, i1, d, g)
+    else:
+        xtd_rows_dense_f(values, n_rows, p, i0, i1, d, g)
+
+
+# Rows per block: the block's share of X should still be in L2 when the
+# second half of a kernel (xtd_block) reads it again; 64 KiB leaves room in
+# a 512 KiB L2 for the parts of w and g that the rows touch.
+# Work of one row beyond its nonzeros (exp, log1p, bookkeeping), in units of
+# one nonzero, used to balance CSR rows between threads.
+cdef enum:
+    BLOCK_BYTES = 65536
+    MAX_BLOCK = 256
+    MIN_BLOCK_F = 16
+    ROW_COST = 16
+
+
+cdef inline Py_ssize_t block_rows(
+    int layout, Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t nnz, Py_ssize_t itemsize,
+    Py_ssize_t idxsize,
+) noexcept nogil:
+    cdef double bytes_per_row
+    cdef Py_ssize_t blk
+    if layout == LAYOUT_CSR:
+        bytes_per_row = (<double> nnz / (n_rows if n_rows > 0 else 1)) * (itemsize + idxsize) + 16
+    else:
+        bytes_per_row = <double> (p if p > 0 else 1) * itemsize
+    blk = <Py_ssize_t> (BLOCK_BYTES / bytes_per_row)
+    if layout == LAYOUT_F and blk < MIN_BLOCK_F:
+        blk = MIN_BLOCK_F
+    if blk > MAX_BLOCK:
+        blk = MAX_BLOCK
+    if blk < 1:
+        blk = 1
+    return blk
+
+
+cdef inline void partition_rows(
+    int layout, const index_t *indptr, Py_ssize_t n_rows, int n_threads, Py_ssize_t *bounds,
+) noexcept nogil:
+    """Split [0, n_rows) into n_threads contiguous ranges with about equal work.
+
+    Depends only on (the data, n_threads): the partition, and hence the order
+    of every floating-point sum, is the same on every run.
+    """
+    cdef int t
+    cdef Py_ssize_t lo, hi, mid
+    cdef double total, target
+    bounds[0] = 0
+    bounds[n_threads] = n_rows
+    for t in range(1, n_threads):
+        if layout != LAYOUT_CSR:
+            bounds[t] = (n_rows * t) // n_threads
+            continue
+        # smallest i with cost(i) >= target, cost(i) = indptr[i] + ROW_COST * i
+        total = <double> indptr[n_rows] - indptr[0] + ROW_COST * <double> n_rows
+        target = total * t / n_threads
+        lo = bounds[t - 1]
+        hi = n_rows
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if <double> indptr[mid] - indptr[0] + ROW_COST * <double> mid < target:
+                lo = mid + 1
+            else:
+                hi = mid
+        bounds[t] = lo
+
+
+cdef inline void merge_thread_buffers(
+    double *out, const double *buf, int n_buf, Py_ssize_t p, int n_threads,
+) noexcept nogil:
+    """out[j] += buf[0, j] + buf[1, j] + ... in that order (buf is n_buf x p, C order).
+
+    Parallel over j, sequential over buffers: the order of the sums never
+    depends on the number of OpenMP threads that happen to run.
+    """
+    cdef Py_ssize_t j
+    cdef int t
+    cdef double s
+    if n_buf == 0:
+        return
+    for j in prange(p, schedule="static", num_threads=n_threads):
+        s = out[j]
+        for t in range(n_buf):
+            s = s + buf[t * p + j]
+        out[j] = s

@@ -1,0 +1,59 @@
+"""Shared helpers: random binomial problems in every supported layout, and numpy references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+
+def random_problem(m=300, p=12, density=None, seed=0, mean_trials=6, scale=0.5):
+    """(X dense float64 C-order, n, k, sample_weight, offset) with a sparse pattern if density."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(m, p))
+    if density is not None:
+        X[rng.random((m, p)) > density] = 0.0
+    n = rng.integers(0, 2 * mean_trials, size=m).astype(float)
+    n[:3] = [0.0, 1.0, 2.5]  # a row with no trials and a fractional one
+    w = rng.normal(size=p) * scale
+    prob = 1.0 / (1.0 + np.exp(-(X @ w - 0.3)))
+    k = np.minimum(n, np.round(n * prob + rng.normal(size=m)).clip(0))
+    k[2] = 1.25
+    s = rng.uniform(0.2, 2.0, size=m)
+    o = rng.normal(scale=0.3, size=m)
+    return X, n, k, s, o
+
+
+def layouts(X):
+    """The same matrix in every supported layout: name -> matrix."""
+    Xs = sp.csr_matrix(X)
+    out = {
+        "dense_c64": np.ascontiguousarray(X),
+        "dense_f64": np.asfortranarray(X),
+        "dense_c32": np.ascontiguousarray(X, dtype=np.float32),
+        "dense_f32": np.asfortranarray(X, dtype=np.float32),
+        "csr64_i32": Xs,
+        "csr32_i32": sp.csr_matrix(Xs, dtype=np.float32),
+    }
+    X64 = Xs.copy()
+    X64.indices = X64.indices.astype(np.int64)
+    X64.indptr = X64.indptr.astype(np.int64)
+    out["csr64_i64"] = X64
+    out["csr_array"] = sp.csr_array(Xs)
+    return out
+
+
+def numpy_loss_grad(X, n, k, s, o, w, b):
+    """Reference: plain numpy, two passes, in float64 throughout."""
+    X = X.toarray() if sp.issparse(X) else np.asarray(X)
+    X = X.astype(np.float64)
+    z = X @ w + b + (0 if o is None else o)
+    s = np.ones_like(n) if s is None else s
+    loss = np.sum(s * (n * np.logaddexp(0.0, z) - k * z))
+    r = s * (n / (1.0 + np.exp(-z)) - k)
+    return loss, X.T @ r, r.sum()
+
+
+@pytest.fixture
+def problem():
+    return random_problem()
