@@ -7,9 +7,9 @@ array([0.726, 0.274])
 """
 
 from fastlogit._fit import fit
-from fastlogit._kernels import log1pexp, log_sigmoid, sigmoid
 from fastlogit._result import LogitResult
 from fastlogit._solvers import ConvergenceWarning, IterationInfo
+from fastlogit._special import log1pexp, log_sigmoid, sigmoid
 from fastlogit._version import __version__
 
 __all__ = [

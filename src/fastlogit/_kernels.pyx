@@ -30,8 +30,7 @@ import numpy as np
 from cython.parallel cimport prange
 from libc.string cimport memset
 
-from fastlogit._kernels cimport binomial_point, floating, index_t, log1pexp as c_log1pexp
-from fastlogit._kernels cimport sigmoid as c_sigmoid
+from fastlogit._kernels cimport binomial_point, floating, index_t, log1pexp, sigmoid
 from fastlogit._rows cimport (
     LAYOUT_CSR, block_rows, merge_thread_buffers, partition_rows, xtd_block, z_block,
 )
@@ -75,16 +74,21 @@ cdef void _elementwise(const double *z, double *out, Py_ssize_t m, int which) no
     cdef Py_ssize_t i
     if which == ELEM_LOG1PEXP:
         for i in range(m):
-            out[i] = c_log1pexp(z[i])
+            out[i] = log1pexp(z[i])
     elif which == ELEM_SIGMOID:
         for i in range(m):
-            out[i] = c_sigmoid(z[i])
+            out[i] = sigmoid(z[i])
     else:
         for i in range(m):
-            out[i] = -c_log1pexp(-z[i])
+            out[i] = -log1pexp(-z[i])
 
 
-def _apply_elementwise(z, int which):
+ELEMENTWISE = {"log1pexp": ELEM_LOG1PEXP, "sigmoid": ELEM_SIGMOID, "log_sigmoid": ELEM_LOG_SIGMOID}
+
+
+def apply_elementwise(z, str name):
+    """name(z) elementwise for name in ELEMENTWISE; see fastlogit._special for the API."""
+    cdef int which = ELEMENTWISE[name]
     arr = np.asarray(z)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"expected a real numeric array, got dtype {arr.dtype}")
@@ -98,48 +102,6 @@ def _apply_elementwise(z, int which):
             _elementwise(&s[0], &o[0], s.shape[0], which)
     res = out.reshape(arr.shape).astype(out_dtype, copy=False)
     return res[()] if res.ndim == 0 else res
-
-
-def log1pexp(z):
-    """log(1 + exp(z)), finite and accurate to a few ulp for every finite z.
-
-    Parameters
-    ----------
-    z : array_like
-        Real numbers (float32 in gives float32 out; everything else float64).
-
-    Returns
-    -------
-    ndarray or scalar of the shape of z.
-
-    Examples
-    --------
-    >>> float(log1pexp(1000.0))
-    1000.0
-    """
-    return _apply_elementwise(z, ELEM_LOG1PEXP)
-
-
-def sigmoid(z):
-    """The logistic function 1 / (1 + exp(-z)), never overflowing.
-
-    Examples
-    --------
-    >>> float(sigmoid(0.0))
-    0.5
-    """
-    return _apply_elementwise(z, ELEM_SIGMOID)
-
-
-def log_sigmoid(z):
-    """log(sigmoid(z)) = -log1pexp(-z), finite for every finite z.
-
-    Examples
-    --------
-    >>> float(log_sigmoid(-1000.0))
-    -1000.0
-    """
-    return _apply_elementwise(z, ELEM_LOG_SIGMOID)
 
 
 # ---------------------------------------------------------------------------
@@ -186,11 +148,14 @@ def binomial_loss_grad(
     const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features,
     const double[::1] n, const double[::1] k, const double[::1] offset,
     const double[::1] w, double b, double[::1] grad_out, int n_threads,
+    bint unit_values=False,
 ):
     """sum_i [n_i log1pexp(z_i) - k_i z_i] and its gradient, in one pass over the rows.
 
     Returns (loss, grad_b) and writes X^T r into grad_out, where
-    r_i = n_i sigmoid(z_i) - k_i and grad_b = sum_i r_i.
+    r_i = n_i sigmoid(z_i) - k_i and grad_b = sum_i r_i. ``unit_values`` (CSR
+    only) promises that every stored value is 1: the loops then skip reading
+    them, a third less memory traffic on one-hot data, with identical results.
     """
     cdef Py_ssize_t p = n_features
     cdef int T = n_threads if n_threads < n_rows else (<int> n_rows if n_rows > 0 else 1)
@@ -207,6 +172,8 @@ def binomial_loss_grad(
     cdef int t
     cdef double *g
     cdef double loss = 0.0, gb = 0.0
+    if unit_values and layout == LAYOUT_CSR:
+        vals = NULL
 
     if n_rows == 0:
         grad_out[:] = 0.0

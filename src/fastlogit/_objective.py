@@ -54,7 +54,7 @@ class BinomialLoss:
         """(L, dL/db, dL/dw). The returned dL/dw is a buffer reused by the next call."""
         loss, grad_b = _kernels.binomial_loss_grad(
             *self.design.kernel_args, self.sn, self.sk, self.offset, w, float(b),
-            self._grad_w, self.threads,
+            self._grad_w, self.threads, self.design.unit_values,
         )
         return loss, grad_b, self._grad_w
 

@@ -9,7 +9,7 @@ from typing import Any, Optional
 import numpy as np
 from scipy.special import gammaln, xlogy
 
-from fastlogit import _kernels
+from fastlogit import _special
 from fastlogit._objective import linear_predictor
 from fastlogit._threads import resolve_threads
 from fastlogit._validate import Design, as_design, as_row_vector
@@ -115,7 +115,7 @@ class LogitResult:
         >>> res.predict_proba(np.eye(2)).round(3)
         array([0.726, 0.274])
         """
-        return _kernels.sigmoid(self.decision_function(X, offset, threads))
+        return _special.sigmoid(self.decision_function(X, offset, threads))
 
     # -- statistics on the training data ---------------------------------------
 
@@ -134,7 +134,7 @@ class LogitResult:
     @cached_property
     def fitted_proba(self) -> np.ndarray:
         """Fitted success probabilities on the training rows."""
-        return _kernels.sigmoid(self.fitted_linear_predictor)
+        return _special.sigmoid(self.fitted_linear_predictor)
 
     def _row_weights(self) -> np.ndarray:
         t = self._train()
@@ -152,7 +152,7 @@ class LogitResult:
         z = self.fitted_linear_predictor
         s = self._row_weights()
         log_choose = gammaln(t.n + 1) - gammaln(t.k + 1) - gammaln(t.n - t.k + 1)
-        ll = t.k * _kernels.log_sigmoid(z) + (t.n - t.k) * _kernels.log_sigmoid(-z)
+        ll = t.k * _special.log_sigmoid(z) + (t.n - t.k) * _special.log_sigmoid(-z)
         return float(np.sum(s * (log_choose + ll)))
 
     @cached_property
@@ -162,5 +162,5 @@ class LogitResult:
         z = self.fitted_linear_predictor
         s = self._row_weights()
         saturated = xlogy(t.k, t.k) + xlogy(t.n - t.k, t.n - t.k) - xlogy(t.n, t.n)
-        ll = t.k * _kernels.log_sigmoid(z) + (t.n - t.k) * _kernels.log_sigmoid(-z)
+        ll = t.k * _special.log_sigmoid(z) + (t.n - t.k) * _special.log_sigmoid(-z)
         return float(2.0 * np.sum(s * (saturated - ll)))

@@ -90,6 +90,7 @@ cdef inline void z_rows_csr(
     const floating *data, const index_t *indices, const index_t *indptr,
     Py_ssize_t i0, Py_ssize_t i1, const double *w, double b, const double *offset, double *z,
 ) noexcept nogil:
+    """data == NULL means every stored value is 1 (one-hot data): no loads, no multiplies."""
     cdef Py_ssize_t i, jj, end
     cdef double s0, s1
     for i in range(i0, i1):
@@ -98,12 +99,20 @@ cdef inline void z_rows_csr(
         jj = indptr[i]
         end = indptr[i + 1]
         # two accumulators: the gathers from w can then be in flight together
-        while jj + 2 <= end:
-            s0 += data[jj] * w[indices[jj]]
-            s1 += data[jj + 1] * w[indices[jj + 1]]
-            jj += 2
-        if jj < end:
-            s0 += data[jj] * w[indices[jj]]
+        if data == NULL:
+            while jj + 2 <= end:
+                s0 += w[indices[jj]]
+                s1 += w[indices[jj + 1]]
+                jj += 2
+            if jj < end:
+                s0 += w[indices[jj]]
+        else:
+            while jj + 2 <= end:
+                s0 += data[jj] * w[indices[jj]]
+                s1 += data[jj + 1] * w[indices[jj + 1]]
+                jj += 2
+            if jj < end:
+                s0 += data[jj] * w[indices[jj]]
         z[i - i0] = s0 + s1
 
 
@@ -111,12 +120,17 @@ cdef inline void xtd_rows_csr(
     const floating *data, const index_t *indices, const index_t *indptr,
     Py_ssize_t i0, Py_ssize_t i1, const double *d, double *g,
 ) noexcept nogil:
+    """data == NULL: every stored value is 1, as in z_rows_csr."""
     cdef Py_ssize_t i, jj
     cdef double di
     for i in range(i0, i1):
         di = d[i - i0]
-        for jj in range(indptr[i], indptr[i + 1]):
-            g[indices[jj]] += di * data[jj]
+        if data == NULL:
+            for jj in range(indptr[i], indptr[i + 1]):
+                g[indices[jj]] += di
+        else:
+            for jj in range(indptr[i], indptr[i + 1]):
+                g[indices[jj]] += di * data[jj]
 
 
 # ---------------------------------------------------------------------------

@@ -47,6 +47,7 @@ class Design:
     n_rows: int
     n_features: int
     matrix: Any  # the validated X itself (ndarray or CSR), for numpy-side use
+    unit_values: bool = False  # CSR whose stored values are all 1 (one-hot data)
 
     @property
     def kernel_args(self) -> tuple:
@@ -199,7 +200,9 @@ def _sparse_design(X: Any, name: str) -> Design:
         )
     if data is not X.data or indices is not X.indices or indptr is not X.indptr:
         X = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_features), copy=False)
-    return Design(LAYOUT_CSR, data, indices, indptr, n_rows, n_features, X)
+    # min and max, not data == 1: no nnz-sized temporary
+    unit = bool(nnz > 0 and data.min() == 1 and data.max() == 1)
+    return Design(LAYOUT_CSR, data, indices, indptr, n_rows, n_features, X, unit)
 
 
 def as_row_vector(

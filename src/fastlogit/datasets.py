@@ -15,7 +15,7 @@ from typing import Any, Optional
 import numpy as np
 import scipy.sparse as sp
 
-from fastlogit import _kernels
+from fastlogit import _special
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def _draw_counts(rng: np.random.Generator, z: np.ndarray, mean_trials: float
                  ) -> tuple[np.ndarray, np.ndarray]:
     m = z.shape[0]
     n = 1.0 + rng.poisson(mean_trials - 1.0, size=m) if mean_trials > 1 else np.ones(m)
-    k = rng.binomial(n.astype(np.int64), _kernels.sigmoid(z)).astype(np.float64)
+    k = rng.binomial(n.astype(np.int64), _special.sigmoid(z)).astype(np.float64)
     return n.astype(np.float64), k
 
 
