@@ -32,7 +32,7 @@ from libc.string cimport memset
 
 from fastlogit._kernels cimport binomial_point, floating, index_t, log1pexp, sigmoid
 from fastlogit._rows cimport (
-    LAYOUT_CSR, block_rows, merge_thread_buffers, partition_rows, xtd_block, z_block,
+    LAYOUT_CSR, block_rows, merge_thread_buffers, partition_rows, thread_count, xtd_block, z_block,
 )
 
 cdef extern from *:
@@ -158,9 +158,7 @@ def binomial_loss_grad(
     them, a third less memory traffic on one-hot data, with identical results.
     """
     cdef Py_ssize_t p = n_features
-    cdef int T = n_threads if n_threads < n_rows else (<int> n_rows if n_rows > 0 else 1)
-    if T < 1:
-        T = 1
+    cdef int T = thread_count(n_threads, n_rows)
     cdef Py_ssize_t blk = block_rows(layout, n_rows, p, values.shape[0],
                                      sizeof(floating), sizeof(index_t))
     cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
@@ -204,9 +202,7 @@ def linear_predictor(
 ):
     """out[i] = offset[i] + b + x_i . w for every row (the same loops as the loss)."""
     cdef Py_ssize_t p = n_features
-    cdef int T = n_threads if n_threads < n_rows else (<int> n_rows if n_rows > 0 else 1)
-    if T < 1:
-        T = 1
+    cdef int T = thread_count(n_threads, n_rows)
     cdef Py_ssize_t blk = block_rows(layout, n_rows, p, values.shape[0],
                                      sizeof(floating), sizeof(index_t))
     cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
@@ -277,9 +273,7 @@ def weighted_column_moments(
     Returns an array of shape (3, n_features).
     """
     cdef Py_ssize_t p = n_features
-    cdef int T = n_threads if n_threads < n_rows else (<int> n_rows if n_rows > 0 else 1)
-    if T < 1:
-        T = 1
+    cdef int T = thread_count(n_threads, n_rows)
     cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
     result = np.zeros((T, 3 * p), dtype=np.float64)
     cdef double[:, ::1] acc = result

@@ -203,6 +203,13 @@ cdef inline Py_ssize_t block_rows(
     return blk
 
 
+cdef inline int thread_count(int n_threads, Py_ssize_t n_rows) noexcept nogil:
+    """The number of row ranges: n_threads, but at least 1 and at most n_rows."""
+    if n_threads > n_rows:
+        n_threads = <int> n_rows
+    return n_threads if n_threads > 0 else 1
+
+
 cdef inline void partition_rows(
     int layout, const index_t *indptr, Py_ssize_t n_rows, int n_threads, Py_ssize_t *bounds,
 ) noexcept nogil:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -116,7 +116,7 @@ def as_design(X: Any, name: str = "X") -> Design:
     elif not (arr.flags.c_contiguous or arr.flags.f_contiguous):
         arr = np.ascontiguousarray(arr)  # strided views: one C-ordered copy
     if not _all_finite(arr):
-        order = "C" if arr.flags.c_contiguous else "F"
+        order: Literal["C", "F"] = "C" if arr.flags.c_contiguous else "F"
         flat = arr.reshape(-1, order=order)
         pos = _first_nonfinite(flat)
         i, j = np.unravel_index(pos, arr.shape, order=order)
@@ -178,10 +178,7 @@ def _sparse_design(X: Any, name: str) -> Design:
     # Supported index types: int32 or int64, the same for indices and indptr.
     # Convert the small indptr rather than the nnz-long indices when they differ.
     fits32 = nnz <= np.iinfo(np.int32).max and n_features <= np.iinfo(np.int32).max
-    if indices.dtype == np.int64 or not fits32:
-        idx_dtype = np.int64
-    else:
-        idx_dtype = np.int32
+    idx_dtype: type = np.int64 if indices.dtype == np.int64 or not fits32 else np.int32
     if indices.dtype != idx_dtype or not indices.dtype.isnative:
         indices = indices.astype(idx_dtype)
     if indptr.dtype != idx_dtype or not indptr.dtype.isnative:

@@ -38,9 +38,11 @@ class BinomialProblem:
 def _draw_counts(rng: np.random.Generator, z: np.ndarray, mean_trials: float
                  ) -> tuple[np.ndarray, np.ndarray]:
     m = z.shape[0]
-    n = 1.0 + rng.poisson(mean_trials - 1.0, size=m) if mean_trials > 1 else np.ones(m)
+    n = np.ones(m)
+    if mean_trials > 1:
+        n += rng.poisson(mean_trials - 1.0, size=m)
     k = rng.binomial(n.astype(np.int64), _special.sigmoid(z)).astype(np.float64)
-    return n.astype(np.float64), k
+    return n, k
 
 
 def make_sparse_binomial(
@@ -132,7 +134,7 @@ def make_dense_binomial(
     """
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_rows, n_features), dtype=np.float64)
-    X = np.asarray(X, dtype=dtype, order=order)
+    X = np.asarray(X, dtype=dtype, order="F" if order == "F" else "C")
     scale = 1.0 / np.sqrt(max(n_features, 1)) if coef_scale is None else coef_scale
     coef = rng.normal(0.0, scale, size=n_features)
     z = X @ coef + intercept
