@@ -24,6 +24,7 @@ from typing import Any, Optional
 import numpy as np
 
 from fastlogit import _hessian
+from fastlogit._objective import L2Penalty
 from fastlogit._threads import single_threaded_blas
 from fastlogit._validate import LAYOUT_CSR, Design
 
@@ -61,8 +62,6 @@ def check_hessian_size(n_params: int, purpose: str, advice: str) -> None:
 
 def penalty_diagonal(penalty: Any, n_features: int, solver: Optional[str] = None) -> np.ndarray:
     """lam * c_j: the (diagonal) Hessian of an L2 penalty; anything else is refused."""
-    from fastlogit._objective import L2Penalty
-
     l1 = float(getattr(penalty, "l1_ratio", 0.0) or 0.0)
     if not isinstance(penalty, L2Penalty) or l1 > 0:
         who = f"solver {solver!r}" if solver else "this computation"

@@ -26,6 +26,7 @@ from scipy.special import ndtr, ndtri
 
 from fastlogit import _kernels
 from fastlogit._curvature import Curvature, Factor, penalty_diagonal
+from fastlogit._objective import L2Penalty
 from fastlogit._threads import single_threaded_blas
 
 # Below this reciprocal condition number of the (Jacobi-scaled) Hessian,
@@ -172,8 +173,6 @@ class InferenceMixin:
         if float(self.settings.get("l1_ratio", 0.0) or 0.0) > 0:
             raise ValueError("standard errors are not available for L1/elastic-net fits "
                              "(l1_ratio > 0): the penalty has no Hessian at zero coefficients")
-        from fastlogit._objective import L2Penalty
-
         penalty = L2Penalty(float(self.settings.get("lam", 0.0)),
                             self.settings.get("penalty_factor"))
         sn = t.n if t.sample_weight is None else t.sample_weight * t.n

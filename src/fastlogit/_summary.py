@@ -97,6 +97,11 @@ class Summary:
     def to_frame(self) -> Any:
         """The coefficient table as a pandas DataFrame indexed by parameter name.
 
+        Returns
+        -------
+        pandas.DataFrame of shape (n_params, 6)
+            Columns coef, std err, z, P>|z| and the interval bounds.
+
         Raises
         ------
         ImportError
