@@ -50,7 +50,8 @@ class LogitResult(InferenceMixin):
         max_j |dF/dtheta_j| / sum_i s_i n_i at the answer, in the standardised
         coordinates the solver works in: the quantity compared with ``pgtol``.
     n_iter, n_fev : int
-        Solver iterations and objective+gradient evaluations (passes over X).
+        Solver iterations and passes over X: objective+gradient evaluations,
+        plus Hessians ("newton") or Hessian-vector products ("newton-cg").
     converged : bool
         The solver's convergence test held.
     message : str
