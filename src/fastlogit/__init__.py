@@ -7,6 +7,7 @@ array([0.726, 0.274])
 """
 
 from fastlogit._fit import fit
+from fastlogit._inference import SeparationWarning
 from fastlogit._result import LogitResult
 from fastlogit._solvers import ConvergenceWarning, IterationInfo
 from fastlogit._special import log1pexp, log_sigmoid, sigmoid
@@ -16,6 +17,7 @@ __all__ = [
     "ConvergenceWarning",
     "IterationInfo",
     "LogitResult",
+    "SeparationWarning",
     "__version__",
     "fit",
     "log1pexp",

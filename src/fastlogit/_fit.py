@@ -7,6 +7,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from fastlogit._inference import warn_if_separated
 from fastlogit._lbfgs import LbfgsOptions
 from fastlogit._objective import BinomialLoss, L2Penalty, Objective, Standardization
 from fastlogit._result import LogitResult, TrainingData
@@ -35,7 +36,7 @@ def fit(
     offset: Any = None,
     solver: str = "lbfgs",
     factr: float = 1e3,
-    pgtol: float = 1e-8,
+    pgtol: Optional[float] = None,
     max_iter: int = 1000,
     threads: Optional[int] = None,
     x0: Any = None,
@@ -77,19 +78,40 @@ def fit(
         Non-negative row weights s_i (default 1).
     offset : array_like of shape (n_rows,), optional
         Known part o_i of the linear predictor (default 0).
-    solver : {"lbfgs"}, default "lbfgs"
+    solver : {"lbfgs", "newton", "newton-cg", "gd"}, default "lbfgs"
+        All minimise the same F and reach the same optimum.
+        "lbfgs": scipy's L-BFGS-B in standardised coordinates; the fast path
+        for everything, wide sparse data included. "newton": Newton/IRLS with
+        the full Hessian (one compiled pass) and a Cholesky solve, step
+        halving so F never increases (beyond rounding); a handful of
+        iterations to machine precision; for n_features up to
+        ``fastlogit._newton.NEWTON_MAX_FEATURES`` (5000), a ValueError above.
+        "newton-cg": truncated Newton with Hessian-vector products (no dense
+        matrix), for wide problems that need second-order accuracy. "gd":
+        plain gradient descent with backtracking, for teaching and as a
+        reference: slow (often thousands of iterations). The second-order
+        solvers and "gd" support the L2 penalty only.
     factr : float, default 1e3
         L-BFGS-B stops when the decrease of F / sum(s n) in one iteration
         falls below factr * machine epsilon (2.2e-13 at the default, which
         gives coefficients good to ~1e-6 or better; 1e7, scipy's default,
         stops about twice as early with an objective gap near 1e-9 but
-        coefficients only good to ~1e-3 on ill-conditioned data).
-    pgtol : float, default 1e-8
+        coefficients only good to ~1e-3 on ill-conditioned data). "newton-cg"
+        and "gd" use the same test. "newton" stops after a step whose Newton
+        decrement (the decrease of F / sum(s n) it predicts) is at most
+        factr * eps * max(|F / sum(s n)|, 1): that step has brought the
+        coefficients to about machine precision.
+    pgtol : float, optional
         ... or when max_j |dF/dtheta_j| / sum(s n) <= pgtol, the gradient in
         the standardised coordinates the solver works in. Values below the
         rounding floor (about 1e-8) cannot be reached by any objective-driven
-        line search; a stop there still counts as converged.
+        line search; a stop there still counts as converged. The same test
+        for every solver ("newton" checks it before forming a Hessian).
+        Default 1e-8; 0 for "newton", whose decrement test stops it at
+        machine precision one cheap iteration later.
     max_iter : int, default 1000
+        Iterations of the solver: L-BFGS-B iterations, Newton steps (each one
+        Hessian), or gradient steps.
     threads : int, optional
         Kernel threads: None follows OMP_NUM_THREADS / threadpoolctl, -1 uses
         every core. A given count gives bitwise identical results every run.
@@ -98,9 +120,9 @@ def fit(
         alone when fit_intercept=False). Default: zero coefficients and the
         intercept at the pooled log-odds.
     callback : callable, optional
-        Called after every iteration with an ``IterationInfo`` (iteration,
-        objective, grad_norm, elapsed, intercept, coef); returning True stops
-        the fit.
+        Called after every iteration (of any solver) with an ``IterationInfo``
+        (iteration, objective, grad_norm, elapsed, intercept, coef); returning
+        True stops the fit.
     verbose : bool, default False
         Print one line per iteration: iteration, objective, gradient norm, time.
     feature_names : sequence of str, optional
@@ -122,6 +144,9 @@ def fit(
     -----
     ConvergenceWarning
         When the solver stops on max_iter or abnormally.
+    SeparationWarning
+        When lam = 0 and fitted probabilities are numerically 0 or 1 (the data
+        are separated, the estimate diverges), naming the runaway features.
 
     Examples
     --------
@@ -149,7 +174,8 @@ def fit(
     off = as_row_vector(offset, "offset", m)
     lam = as_nonnegative_scalar(lam, "lam")
     factr = as_nonnegative_scalar(factr, "factr")
-    pgtol = as_nonnegative_scalar(pgtol, "pgtol")
+    pgtol = (0.0 if solver == "newton" else 1e-8) if pgtol is None else (
+        as_nonnegative_scalar(pgtol, "pgtol"))
     max_iter = as_positive_int(max_iter, "max_iter")
     n_threads = resolve_threads(threads)
     solve = get_solver(solver)
@@ -175,6 +201,8 @@ def fit(
             ConvergenceWarning, stacklevel=2,
         )
     b, w = objective.split(out.theta)
+    if lam == 0.0:
+        warn_if_separated(objective, b, w, names)
     settings = dict(lam=lam, fit_intercept=fit_intercept, solver=solver, factr=factr,
                     pgtol=pgtol, max_iter=max_iter, threads=n_threads, standardize=standardize)
     return LogitResult(

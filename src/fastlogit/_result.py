@@ -10,6 +10,7 @@ import numpy as np
 from scipy.special import gammaln, xlogy
 
 from fastlogit import _special
+from fastlogit._inference import InferenceMixin
 from fastlogit._objective import linear_predictor
 from fastlogit._threads import resolve_threads
 from fastlogit._validate import Design, as_design, as_row_vector
@@ -27,8 +28,14 @@ class TrainingData:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class LogitResult:
+class LogitResult(InferenceMixin):
     """A fitted binomial logistic regression.
+
+    Inference (computed on first access, see _inference.py): ``params``,
+    ``cov_params()``, ``bse``, ``zvalues`` (``tvalues``), ``pvalues``,
+    ``conf_int()``, ``null_deviance``, ``nobs``, ``df_model``, ``df_resid``,
+    ``aic``, ``bic``, ``pearson_chi2``, ``resid_response``, ``resid_pearson``,
+    ``resid_deviance``, ``residuals()``, ``summary()``.
 
     Attributes
     ----------
@@ -43,7 +50,8 @@ class LogitResult:
         max_j |dF/dtheta_j| / sum_i s_i n_i at the answer, in the standardised
         coordinates the solver works in: the quantity compared with ``pgtol``.
     n_iter, n_fev : int
-        Solver iterations and objective+gradient evaluations (passes over X).
+        Solver iterations and passes over X: objective+gradient evaluations,
+        plus Hessians ("newton") or Hessian-vector products ("newton-cg").
     converged : bool
         The solver's convergence test held.
     message : str

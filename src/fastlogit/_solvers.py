@@ -87,9 +87,10 @@ class Monitor:
 
 
 def get_solver(name: str) -> Callable[..., SolverOutcome]:
-    from fastlogit import _lbfgs
+    from fastlogit import _gd, _lbfgs, _newton, _newton_cg
 
-    solvers = {"lbfgs": _lbfgs.solve}
+    solvers = {"lbfgs": _lbfgs.solve, "newton": _newton.solve, "newton-cg": _newton_cg.solve,
+               "gd": _gd.solve}
     if name not in solvers:
         raise ValueError(f"solver must be one of {sorted(solvers)}; got {name!r}")
     return solvers[name]
