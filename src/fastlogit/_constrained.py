@@ -26,8 +26,8 @@ the reported point.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Optional, Union
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -155,8 +155,10 @@ class Solution:
     """The reported answer of one fit, in the user's parametrisation.
 
     objective and loss are unscaled (loss: without any penalty); grad_norm is the KKT
-    residual max(|dF/db|, max_j violation_j) / S in standardised coordinates; violation
-    (per feature, same units) is set when the full gradient was evaluated.
+    residual max(|dF/db|, max_j violation_j) / S in standardised coordinates. When the
+    full gradient was evaluated (split form), violation holds the per-feature residuals
+    (same units) and grad the gradient dG/dw of the smooth part (loss + ridge), unscaled,
+    in the user's parametrisation.
     """
 
     intercept: float
@@ -165,6 +167,68 @@ class Solution:
     loss: float
     grad_norm: float
     violation: Optional[np.ndarray] = None
+    grad: Optional[np.ndarray] = None
+
+
+# Restarts of the solver from the cleaned-up answer (see solve_and_finish), at most.
+MAX_RESTARTS = 10
+
+
+class _Continued:
+    """A monitor for a restarted solve: iteration numbers continue from ``offset``, and the
+    restart's iteration 0 (the previous run's last iterate) is not reported again."""
+
+    def __init__(self, monitor: Any, offset: int) -> None:
+        self.monitor = monitor
+        self.offset = offset
+
+    @property
+    def active(self) -> bool:
+        return bool(self.monitor.active)
+
+    @property
+    def stop_requested(self) -> bool:
+        return bool(self.monitor.stop_requested)
+
+    def __call__(self, iteration: int, theta: np.ndarray, fun: float, grad: np.ndarray) -> bool:
+        if iteration == 0:
+            return self.stop_requested
+        return bool(self.monitor(iteration + self.offset, theta, fun, grad))
+
+
+def solve_and_finish(solve: Callable[..., SolverOutcome], objective: Any,
+                     theta0: np.ndarray, options: Any, monitor: Any,
+                     tol: Callable[[SolverOutcome], float]) -> tuple[SolverOutcome, Solution]:
+    """Run the solver, then ``finish``; in the split form, restart while the KKT residual is
+    above ``tol(outcome)`` and falling.
+
+    L-BFGS-B can stall on the split form: when w+_j and w-_j are both positive, the
+    direction that lowers both leaves w unchanged, so the smooth part has no curvature
+    along it, and variables crawling towards a bound limit the line search to tiny steps.
+    Its relative-reduction test then fires well before the KKT conditions hold (seen:
+    residual 1.4e-4 at factr=10 on a 500 x 6 lasso at small lam). Restarting from the
+    cleaned-up answer (w+ w- = 0, exact zeros), with a fresh curvature memory, resolves it.
+    """
+    out = solve(objective, theta0, options, monitor)
+    sol = finish(objective, out, tol(out))
+    if not isinstance(objective, SplitObjective):
+        return out, sol
+    n_iter = out.n_iter
+    for _ in range(MAX_RESTARTS):
+        budget = options.max_iter - n_iter
+        if not out.converged or sol.grad_norm <= tol(out) or budget < 1:
+            break
+        theta = objective.join(sol.intercept, sol.coef)
+        again = solve(objective, theta, replace(options, max_iter=budget),
+                      _Continued(monitor, n_iter))
+        sol_again = finish(objective, again, tol(again))
+        n_iter += again.n_iter
+        progress = sol_again.grad_norm < 0.5 * sol.grad_norm
+        if sol_again.objective <= sol.objective or progress:
+            out, sol = again, sol_again
+        if not progress:
+            break
+    return replace(out, n_iter=n_iter, n_fev=objective.n_fev), sol
 
 
 def finish(objective: Union[Objective, SplitObjective], out: SolverOutcome,
@@ -238,7 +302,7 @@ def _evaluate(objective: SplitObjective, b: float, w: np.ndarray) -> Solution:
         kkt = max(kkt, abs(gb) / S)
     ridge, _ = base.penalty.value_grad(w)
     f = f_smooth + _dot(objective.l1, np.abs(w))
-    return Solution(float(b), w, f, f_smooth - ridge, kkt, viol)
+    return Solution(float(b), w, f, f_smooth - ridge, kkt, viol, gw)
 
 
 def make_objective(base: Objective, l1: Optional[np.ndarray], box: Optional[Box],

@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from fastlogit._constrained import Solution, finish, make_objective, solver_bounds
+from fastlogit._constrained import Solution, make_objective, solve_and_finish, solver_bounds
 from fastlogit._lbfgs import LbfgsOptions, gradient_floor
 from fastlogit._objective import BinomialLoss, Objective, Standardization
 from fastlogit._penalties import (
@@ -203,8 +203,8 @@ def fit(
     monitor = Monitor(objective, callback, verbose)
     options = LbfgsOptions(factr=factr, pgtol=pgtol, max_iter=max_iter,
                            bounds=solver_bounds(objective))
-    out = solve(objective, theta0, options, monitor)
-    sol = finish(objective, out, kkt_target(out, options))
+    out, sol = solve_and_finish(solve, objective, theta0, options, monitor,
+                                lambda o: kkt_target(o, options))
 
     if not out.converged and not out.stopped_by_callback:
         warnings.warn(
