@@ -2,14 +2,22 @@
 
     minimise  G(b, w) + sum_j a_j |w_j|   subject to  lower_j <= w_j <= upper_j
 
-where G = loss + ridge part is smooth and a_j = lam * l1_ratio * c_j. Writing
-w_j = w+_j - w-_j with w+_j, w-_j >= 0 makes the problem smooth with bounds only:
+where G = loss + ridge part is smooth and a_j = lam * l1_ratio * c_j. Two exact smooth
+reformulations with bounds only, chosen per feature:
 
-    minimise  G(b, w+ - w-) + sum_j a_j (w+_j + w-_j)   subject to box constraints on w+, w-.
+* split (features at 0, sign unknown): w_j = w+_j - w-_j with w+_j, w-_j >= 0 and the
+  penalty a_j (w+_j + w-_j). At the minimiser w+_j w-_j = 0 whenever a_j > 0 (lowering both
+  by min(w+_j, w-_j) leaves G unchanged and lowers the penalty), so the penalty is
+  a_j |w_j| there and the solution is that of the original problem.
+* orthant (features with a known sign s_j): one variable with s_j w_j >= 0 and the linear
+  penalty a_j s_j w_j, which equals a_j |w_j| on that orthant.
 
-At its minimiser w+_j w-_j = 0 whenever a_j > 0 (lowering both by min(w+_j, w-_j)
-leaves G unchanged and lowers the penalty), so a_j (w+_j + w-_j) = a_j |w_j| and the two
-problems have the same solution. Features with a_j = 0 keep a single variable.
+Both are minimised exactly by L-BFGS-B. A minimiser of the reformulated problem solves the
+original one when the KKT conditions of the original hold there; they can fail only for an
+orthant feature stopped at 0 that would cross to the other sign. ``solve_and_finish``
+checks, and restarts with such features split. Orthant variables halve the problem size
+on warm starts (a path, a restart) and, unlike a split pair, have curvature in every
+direction: a split pair has none along w+ + w-, which can stall L-BFGS-B.
 
 ``SplitObjective`` presents this problem to the solver in the standardised coordinates
 of ``Objective`` (v = w * sd, see _objective.py): theta = [b', v_A, u], where A is the
@@ -51,10 +59,14 @@ class SplitObjective:
     active : ndarray of int, optional
         The working set: features outside it are held at w_j = 0 (0 must be feasible for
         them). Default: every feature.
+    signs : ndarray of shape (n_features,), optional
+        Known signs (+1, -1) of L1 features, which get one orthant-constrained variable;
+        0 (and the default) splits a feature into w+ and w-.
     """
 
     def __init__(self, base: Objective, l1: np.ndarray, box: Optional[Box],
-                 active: Optional[np.ndarray] = None) -> None:
+                 active: Optional[np.ndarray] = None,
+                 signs: Optional[np.ndarray] = None) -> None:
         p = base.n_features
         self.base = base
         self.box = box
@@ -69,8 +81,16 @@ class SplitObjective:
         # the L1 weight per unit of v_j in the scaled objective F / S
         self.cost = l1 / sd / self.scale
         cost_a = self.cost[self.active]
-        self._split = np.flatnonzero(cost_a > 0)  # positions in A with a w- part
+        sign_a = (np.zeros(self.active.shape[0]) if signs is None
+                  else np.sign(signs[self.active]))
+        has_l1 = cost_a > 0
+        self._split = np.flatnonzero(has_l1 & (sign_a == 0))  # positions in A with a w- part
         self._split_cost = cost_a[self._split]
+        self._orth_neg = np.flatnonzero(has_l1 & (sign_a < 0))
+        self._l1_pos = np.flatnonzero(has_l1)
+        # linear L1 coefficient of each v_A variable: +cost (w+ or positive orthant),
+        # -cost (negative orthant), 0 (no L1 term)
+        self._lin = np.where(has_l1, np.where(sign_a < 0, -cost_a, cost_a), 0.0)
         self.bounds = self._theta_bounds(sd)
 
     @property
@@ -82,16 +102,20 @@ class SplitObjective:
         return self.base.n_fev
 
     def _theta_bounds(self, sd: np.ndarray) -> Optional[tuple[np.ndarray, np.ndarray]]:
-        n_a = self.active.shape[0]
+        off, n_a = self._off, self.active.shape[0]
         lb = np.full(self.n_params, -np.inf)
         ub = np.full(self.n_params, np.inf)
         if self.box is not None:
-            lb[self._off:self._off + n_a] = (self.box.lower * sd)[self.active]
-            ub[self._off:self._off + n_a] = (self.box.upper * sd)[self.active]
-        s = self._off + self._split
-        lo_v, hi_v = lb[s].copy(), ub[s].copy()
-        lb[s], ub[s] = np.maximum(lo_v, 0.0), np.maximum(hi_v, 0.0)  # w+ part
-        lb[self._off + n_a:], ub[self._off + n_a:] = np.maximum(-hi_v, 0.0), np.maximum(-lo_v, 0.0)
+            lb[off:off + n_a] = (self.box.lower * sd)[self.active]
+            ub[off:off + n_a] = (self.box.upper * sd)[self.active]
+        pos = off + self._l1_pos  # w+ parts and positive orthants: [max(lo, 0), max(hi, 0)]
+        neg = off + self._orth_neg  # negative orthants: [min(lo, 0), min(hi, 0)]
+        lo_neg, hi_neg = np.minimum(lb[neg], 0.0), np.minimum(ub[neg], 0.0)
+        s = off + self._split
+        lo_s, hi_s = lb[s].copy(), ub[s].copy()
+        lb[pos], ub[pos] = np.maximum(lb[pos], 0.0), np.maximum(ub[pos], 0.0)
+        lb[neg], ub[neg] = lo_neg, hi_neg
+        lb[off + n_a:], ub[off + n_a:] = np.maximum(-hi_s, 0.0), np.maximum(-lo_s, 0.0)  # w-
         if np.all(np.isinf(lb)) and np.all(np.isinf(ub)):
             return None  # unbounded: spare L-BFGS-B its per-variable bound handling
         return lb, ub
@@ -114,11 +138,20 @@ class SplitObjective:
         g_a = g[off:] if self._all_active else g[off + self.active]
         out = np.empty(self.n_params)
         out[:off] = g[:off]
-        out[off:off + n_a] = g_a
-        out[off + self._split] += self._split_cost
+        out[off:off + n_a] = g_a + self._lin
         out[off + n_a:] = self._split_cost - g_a[self._split]
-        f += _dot(self._split_cost, theta[off + self._split] + theta[off + n_a:])
+        f += _dot(self._lin, theta[off:off + n_a]) + _dot(self._split_cost, theta[off + n_a:])
         return f, out
+
+    def with_signs(self, w: np.ndarray) -> SplitObjective:
+        """The same problem with the orthant of each nonzero coefficient of w fixed."""
+        return SplitObjective(self.base, self.l1, self.box,
+                              None if self._all_active else self.active, np.sign(w))
+
+    def smooth_gradient(self, grad: np.ndarray) -> np.ndarray:
+        """The smooth part's gradient on v_A, from a gradient this objective returned."""
+        off, n_a = self._off, self.active.shape[0]
+        return grad[off:off + n_a] - self._lin
 
     def split(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """theta -> (b, w) in the user's parametrisation."""
@@ -130,10 +163,11 @@ class SplitObjective:
         t = self.base.join(b, w)
         v = t[off + self.active]
         u = np.maximum(-v[self._split], 0.0)
-        v[self._split] = np.maximum(v[self._split], 0.0)
         theta = np.concatenate((t[:off], v, u))
-        if self.bounds is not None:
+        if self.bounds is not None:  # also cuts v to w+ on split features, orthants to 0
             np.clip(theta, self.bounds[0], self.bounds[1], out=theta)
+        else:
+            theta[off + self._split] = np.maximum(theta[off + self._split], 0.0)
         return theta
 
     def initial_theta(self) -> np.ndarray:
@@ -200,14 +234,15 @@ def solve_and_finish(solve: Callable[..., SolverOutcome], objective: Any,
                      theta0: np.ndarray, options: Any, monitor: Any,
                      tol: Callable[[SolverOutcome], float]) -> tuple[SolverOutcome, Solution]:
     """Run the solver, then ``finish``; in the split form, restart while the KKT residual is
-    above ``tol(outcome)`` and falling.
+    above ``tol(outcome)`` and falling, with every nonzero coefficient in its orthant and
+    every zero one split.
 
-    L-BFGS-B can stall on the split form: when w+_j and w-_j are both positive, the
-    direction that lowers both leaves w unchanged, so the smooth part has no curvature
-    along it, and variables crawling towards a bound limit the line search to tiny steps.
-    Its relative-reduction test then fires well before the KKT conditions hold (seen:
-    residual 1.4e-4 at factr=10 on a 500 x 6 lasso at small lam). Restarting from the
-    cleaned-up answer (w+ w- = 0, exact zeros), with a fresh curvature memory, resolves it.
+    A restart is needed when an orthant feature stopped at 0 would cross to the other sign,
+    and when L-BFGS-B stalls on split pairs: their direction w+ + w- has no curvature, and
+    variables crawling towards a bound limit the line search to tiny steps, so its
+    relative-reduction test can fire well before the KKT conditions hold (seen: residual
+    1.4e-4 at factr=10 on a 500 x 6 lasso at small lam, all features split). The restart,
+    from the cleaned-up answer with a fresh curvature memory, resolves both.
     """
     out = solve(objective, theta0, options, monitor)
     sol = finish(objective, out, tol(out))
@@ -218,15 +253,20 @@ def solve_and_finish(solve: Callable[..., SolverOutcome], objective: Any,
         budget = options.max_iter - n_iter
         if not out.converged or sol.grad_norm <= tol(out) or budget < 1:
             break
+        objective = objective.with_signs(sol.coef)
+        if hasattr(monitor, "objective"):
+            monitor.objective = objective  # it maps theta back to (b, w)
         theta = objective.join(sol.intercept, sol.coef)
-        again = solve(objective, theta, replace(options, max_iter=budget),
+        again = solve(objective, theta, replace(options, max_iter=budget,
+                                                bounds=objective.bounds),
                       _Continued(monitor, n_iter))
         sol_again = finish(objective, again, tol(again))
         n_iter += again.n_iter
+        better = sol_again.objective < sol.objective - 1e-12 * abs(sol.objective)
         progress = sol_again.grad_norm < 0.5 * sol.grad_norm
-        if sol_again.objective <= sol.objective or progress:
+        if better or progress:
             out, sol = again, sol_again
-        if not progress:
+        if not (better or progress):
             break
     return replace(out, n_iter=n_iter, n_fev=objective.n_fev), sol
 
@@ -271,15 +311,15 @@ def _zero_by_kkt(objective: SplitObjective, out: SolverOutcome,
     bound is within a_j. (At a nonzero optimum |g_j| = a_j exactly, so optimal coefficients
     never qualify.) The caller re-evaluates and keeps the zeros only if nothing got worse.
     """
-    off, split = objective._off, objective._split
-    g_smooth = out.grad[off + split] - objective._split_cost  # v+ gradient minus its L1 cost
-    feats = objective.active[split]
-    v = w[feats] * objective.base.std.sd[feats]
+    l1_pos = objective._l1_pos
+    g_smooth = objective.smooth_gradient(out.grad)[l1_pos]
+    feats = objective.active[l1_pos]
+    sd = objective.base.std.sd[feats]
     ridge = objective.base.penalty
     ridge_curv = ridge.lam * (1.0 if ridge.factor is None else ridge.factor[feats])
-    curvature = _MAX_CURVATURE + ridge_curv / objective.base.std.sd[feats] ** 2 / objective.scale
-    bound = np.abs(g_smooth) + curvature * np.abs(v)
-    cand = (w[feats] != 0) & (bound <= objective._split_cost)
+    curvature = _MAX_CURVATURE + ridge_curv / sd ** 2 / objective.scale
+    bound = np.abs(g_smooth) + curvature * np.abs(w[feats] * sd)
+    cand = (w[feats] != 0) & (bound <= objective.cost[feats])
     if objective.box is not None:
         cand &= objective.box.zero_feasible[feats]
     if not np.any(cand):
@@ -306,11 +346,14 @@ def _evaluate(objective: SplitObjective, b: float, w: np.ndarray) -> Solution:
 
 
 def make_objective(base: Objective, l1: Optional[np.ndarray], box: Optional[Box],
-                   active: Optional[np.ndarray] = None) -> Union[Objective, SplitObjective]:
-    """The base objective when there is neither an L1 term nor a bound, else its split form."""
+                   active: Optional[np.ndarray] = None, start: Optional[np.ndarray] = None
+                   ) -> Union[Objective, SplitObjective]:
+    """The base objective when there is neither an L1 term nor a bound, else its split form
+    (nonzero coefficients of ``start`` keep their orthant, see SplitObjective)."""
     if box is None and active is None and (l1 is None or not np.any(l1 > 0)):
         return base
-    return SplitObjective(base, np.zeros(base.n_features) if l1 is None else l1, box, active)
+    return SplitObjective(base, np.zeros(base.n_features) if l1 is None else l1, box, active,
+                          None if start is None else np.sign(start))
 
 
 def solver_bounds(objective: Any) -> Optional[tuple[np.ndarray, np.ndarray]]:

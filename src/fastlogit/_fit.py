@@ -198,8 +198,10 @@ def fit(
     require_support(solver, l1=not penalty.is_smooth, bounds=box is not None)
 
     base = base_objective(data, penalty, fit_intercept, standardize, n_threads)
-    objective = make_objective(base, penalty.l1_weights(p), box)
-    theta0 = _start(objective, x0, p, fit_intercept, box)
+    start = _start(x0, p, fit_intercept, box)
+    objective = make_objective(base, penalty.l1_weights(p), box,
+                               start=None if start is None else start[1])
+    theta0 = objective.initial_theta() if start is None else objective.join(*start)
     monitor = Monitor(objective, callback, verbose)
     options = LbfgsOptions(factr=factr, pgtol=pgtol, max_iter=max_iter,
                            bounds=solver_bounds(objective))
@@ -271,15 +273,16 @@ def make_result(sol: Solution, out: SolverOutcome, data: TrainingData, settings:
     )
 
 
-def _start(objective: Any, x0: Any, p: int, fit_intercept: bool,
-           box: Optional[Box] = None) -> np.ndarray:
+def _start(x0: Any, p: int, fit_intercept: bool,
+           box: Optional[Box] = None) -> Optional[tuple[float, np.ndarray]]:
+    """The validated starting point (intercept, coef), or None for the default start."""
     if x0 is None:
-        return objective.initial_theta()
+        return None
     if isinstance(x0, LogitResult):
         if x0.n_features != p:
             raise ValueError(f"x0 was fitted on {x0.n_features} features, X has {p}")
         check_start_in_box(x0.coef, box)
-        return objective.join(x0.intercept if fit_intercept else 0.0, x0.coef)
+        return (x0.intercept if fit_intercept else 0.0), x0.coef
     arr = np.asarray(x0, dtype=np.float64)
     expected = p + int(fit_intercept)
     if arr.shape != (expected,):
@@ -289,8 +292,8 @@ def _start(objective: Any, x0: Any, p: int, fit_intercept: bool,
         raise ValueError("x0 contains NaN or infinity")
     check_start_in_box(arr[int(fit_intercept):], box)
     if fit_intercept:
-        return objective.join(float(arr[0]), arr[1:])
-    return objective.join(0.0, arr)
+        return float(arr[0]), arr[1:]
+    return 0.0, arr
 
 
 def _feature_names(X: Any, feature_names: Any) -> Optional[tuple]:

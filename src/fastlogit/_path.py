@@ -197,7 +197,7 @@ class PathEngine:
         n_iter, rounds = 0, 0
         while True:
             rounds += 1
-            objective = make_objective(base, l1, self.spec.box, active)
+            objective = make_objective(base, l1, self.spec.box, active, start.coef)
             sol, out = self._run(objective, start)
             n_iter += out.n_iter
             if active is None or sol.violation is None:
