@@ -13,7 +13,10 @@ is held at 0 when |g_j| < l1_ratio c_j (2 lam - lam_prev), g the gradient of the
 at the previous solution, unless it was nonzero there. The fit runs on the working set, then
 the KKT conditions of every held-out feature are checked at its answer; violators join the
 working set and the fit resumes. The answers are those of independent full fits; the rule
-only saves work.
+only saves work, and is used only where it leaves out at least half of the features.
+
+Each fit starts from the previous solutions extrapolated in log(lam) (see ``extrapolate``),
+with every nonzero coefficient in its orthant (see _constrained.py).
 """
 
 from __future__ import annotations
@@ -45,6 +48,13 @@ from fastlogit._result import LogitResult, TrainingData
 from fastlogit._solvers import ConvergenceWarning, Monitor
 from fastlogit._threads import resolve_threads
 from fastlogit._validate import as_nonnegative_scalar, as_positive_int
+
+# The working set is used only when it leaves out at least half of the features. Each
+# violation of the strong rule restarts L-BFGS-B without its curvature memory; at small lams,
+# where most features are in the set anyway and violations are common, those restarts cost
+# more passes than the smaller problem saves (measured on sub-100k, elastic net: 815 passes
+# over 20 lams with the rule at every lam, 577 without it).
+_SCREEN_MAX_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -188,12 +198,14 @@ class PathEngine:
         assert null.grad is not None
         return lam_max(null.grad, self.spec.l1_ratio, self.spec.factor, self.spec.box)
 
-    def fit(self, lam: float, start: Solution, lam_prev: float) -> LamFit:
-        """The fit at lam from ``start`` (the solution at lam_prev >= lam)."""
+    def fit(self, lam: float, prev: Solution, lam_prev: float,
+            guess: Optional[Solution] = None) -> LamFit:
+        """The fit at lam from the solution at lam_prev >= lam (or from ``guess``)."""
         t0 = time.perf_counter()
         base, penalty = self._base(lam)
         l1 = penalty.l1_weights(self.p)
-        active = self._strong_set(lam, start, lam_prev) if not penalty.is_smooth else None
+        active = self._strong_set(lam, prev, lam_prev) if not penalty.is_smooth else None
+        start = prev if guess is None else guess
         n_iter, rounds = 0, 0
         while True:
             rounds += 1
@@ -226,7 +238,7 @@ class PathEngine:
             need = np.where(box.upper == 0, np.maximum(g, 0.0), need)
         threshold = self.spec.l1_ratio * self.c * (2.0 * lam - lam_prev)
         keep = ~self.screenable | (prev.coef != 0) | (need >= threshold)
-        if np.all(keep):
+        if np.count_nonzero(keep) > _SCREEN_MAX_SHARE * self.p:
             return None
         return np.flatnonzero(keep)
 
@@ -235,7 +247,7 @@ def run_path(engine: PathEngine, lams: Optional[np.ndarray], n_lams: int,
              lam_min_ratio: Optional[float], progress: Progress, prefix: str = "",
              null: Optional[LamFit] = None) -> tuple[np.ndarray, list[LamFit], LamFit, float]:
     """(lams, fits, null fit, lam_max): the null model (unless given), then every lam in
-    decreasing order, each fit starting from the previous one."""
+    decreasing order, each fit warm-started from the previous ones (see extrapolate)."""
     if null is None:
         null = engine.null_fit()
     top = engine.lam_max(null.solution)
@@ -245,8 +257,14 @@ def run_path(engine: PathEngine, lams: Optional[np.ndarray], n_lams: int,
     null_dev = engine.deviance(null.solution)
     fits: list[LamFit] = []
     prev, lam_prev = null.solution, max(top, float(lams[0]))
+    older: Optional[Solution] = None
+    lam_older = 0.0
     for i, lam in enumerate(lams):
-        fit = engine.fit(float(lam), prev, lam_prev)
+        guess = None
+        if older is not None and lam_older > lam_prev > lam > 0:
+            guess = extrapolate(older, prev, lam_older, lam_prev, float(lam), engine.spec.box)
+        older, lam_older = prev, lam_prev
+        fit = engine.fit(float(lam), prev, lam_prev, guess)
         fits.append(fit)
         sol = fit.solution
         dev_ratio = 1.0 - engine.deviance(sol) / null_dev if null_dev > 0 else 0.0
@@ -255,6 +273,25 @@ def run_path(engine: PathEngine, lams: Optional[np.ndarray], n_lams: int,
                           prefix)
         prev, lam_prev = sol, float(lam)
     return lams, fits, null, top
+
+
+def extrapolate(older: Solution, prev: Solution, lam_older: float, lam_prev: float,
+                lam: float, box: Optional[Box]) -> Solution:
+    """A start for lam: the last two solutions extrapolated linearly in log(lam).
+
+    Only coefficients nonzero at lam_prev move, and none across 0 (entering and sign
+    changes are left to the solver, so the start keeps the previous orthants). Measured on
+    sub-100k, elastic net, 20 lams: 509 passes over X instead of 556 from the previous
+    solution itself.
+    """
+    t = np.log(lam / lam_prev) / np.log(lam_prev / lam_older)
+    w = prev.coef + t * (prev.coef - older.coef)
+    w = np.where(prev.coef == 0, 0.0, w)
+    w = np.where(np.sign(w) != np.sign(prev.coef), 0.0, w)
+    if box is not None:
+        w = box.clip(w)
+    b = prev.intercept + t * (prev.intercept - older.intercept)
+    return replace(prev, intercept=float(b), coef=w)
 
 
 @dataclass(frozen=True, repr=False, eq=False)
