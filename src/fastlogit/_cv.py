@@ -31,16 +31,14 @@ from scipy.special import xlogy
 from fastlogit import _kernels
 from fastlogit._fit import _feature_names, training_data
 from fastlogit._objective import linear_predictor
-from fastlogit._path import (
+from fastlogit._path import PathResult, make_path_result, warn_unconverged
+from fastlogit._path_engine import (
     PathEngine,
-    PathResult,
     as_lam_min_ratio,
     as_lams,
     default_lams,
-    make_path_result,
     make_spec,
     run_path,
-    warn_unconverged,
 )
 from fastlogit._progress import make_progress
 from fastlogit._result import LogitResult, TrainingData
@@ -126,15 +124,17 @@ def make_folds(n_rows: int, n_folds: Any, folds: Any, seed: Any) -> np.ndarray:
         return ids.astype(np.intp)
     if isinstance(n_folds, bool) or not isinstance(n_folds, numbers.Integral):
         raise TypeError(f"n_folds must be an integer, got {type(n_folds).__name__}")
-    if not 2 <= n_folds <= n_rows:
+    K = int(n_folds)
+    if not 2 <= K <= n_rows:
         raise ValueError(f"n_folds must be between 2 and the number of rows ({n_rows}); "
-                         f"got {n_folds}")
+                         f"got {K}")
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, numbers.Integral)
                                       or isinstance(seed, np.random.Generator)):
         raise TypeError(f"seed must be an integer, None or a numpy Generator; got {seed!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed if isinstance(seed, np.random.Generator) or seed is None
+                                else int(seed))
     out = np.empty(n_rows, dtype=np.intp)
-    out[rng.permutation(n_rows)] = np.arange(n_rows) % int(n_folds)
+    out[rng.permutation(n_rows)] = np.arange(n_rows) % K
     return out
 
 
@@ -305,7 +305,7 @@ def cv(
             result = path_result.result(i_min if rule == "min" else i_1se)
     finally:
         prog.close()
-    warn_unconverged(converged.all(axis=0), lam_arr, "cross-validation")
+    warn_unconverged(np.asarray(converged.all(axis=0)), lam_arr, "cross-validation")
     if path_result is not None:
         warn_unconverged(path_result.converged, path_result.lams, "refit")
     settings = dict(spec.settings(), n_folds=K, seed=seed if folds is None else None)
