@@ -73,7 +73,9 @@ def glum_fit(X, n, k, s, lam, l1_ratio, factor=None, lower=None, upper=None):
     model = glum.GeneralizedLinearRegressor(
         family="binomial", alpha=lam / S, l1_ratio=l1_ratio, gradient_tol=1e-13,
         max_iter=10_000, lower_bounds=lower, upper_bounds=upper, **kw)
-    model.fit(X[keep], k[keep] / n[keep], sample_weight=(s * n)[keep])
+    with warnings.catch_warnings():  # "lower_bounds above starting value": glum clips its start
+        warnings.simplefilter("ignore", UserWarning)
+        model.fit(X[keep], k[keep] / n[keep], sample_weight=(s * n)[keep])
     return model.coef_, float(model.intercept_)
 
 

@@ -77,10 +77,12 @@ def fit(
     scikit-learn's LogisticRegression; with n_i = 1 and k_i in {0, 1} this is
     ordinary logistic regression.
 
-    L1 and bounds are handled by L-BFGS-B on the split w = w+ - w- (both
-    >= 0), which makes the L1 term linear. Coefficients that the optimality
-    (KKT) conditions put at 0 are reported as exactly 0, coefficients at a
-    bound as exactly the bound.
+    L1 and bounds are handled by L-BFGS-B's bound constraints: w_j = w+_j -
+    w-_j with both parts >= 0 (or one orthant-constrained variable when the
+    sign of w_j is known) makes the L1 term linear. Coefficients that the
+    optimality (KKT) conditions put at 0 are reported as exactly 0,
+    coefficients at a bound as exactly the bound, and ``grad_norm`` is then
+    the largest violation of those conditions.
 
     Parameters
     ----------

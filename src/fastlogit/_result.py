@@ -42,6 +42,9 @@ class LogitResult:
     grad_norm : float
         max_j |dF/dtheta_j| / sum_i s_i n_i at the answer, in the standardised
         coordinates the solver works in: the quantity compared with ``pgtol``.
+        With an L1 term or bounds, the largest violation of the optimality (KKT)
+        conditions in the same units: per coefficient the distance from 0 of
+        the subdifferential (the bounds' normal cone included).
     n_iter, n_fev : int
         Solver iterations and objective+gradient evaluations (passes over X).
     converged : bool
