@@ -6,21 +6,27 @@
 array([0.726, 0.274])
 """
 
+from fastlogit._cv import CVResult, cv
 from fastlogit._fit import fit
 from fastlogit._inference import SeparationWarning
+from fastlogit._path import PathResult, path
 from fastlogit._result import LogitResult
 from fastlogit._solvers import ConvergenceWarning, IterationInfo
 from fastlogit._special import log1pexp, log_sigmoid, sigmoid
 from fastlogit._version import __version__
 
 __all__ = [
+    "CVResult",
     "ConvergenceWarning",
     "IterationInfo",
     "LogitResult",
+    "PathResult",
     "SeparationWarning",
     "__version__",
+    "cv",
     "fit",
     "log1pexp",
     "log_sigmoid",
+    "path",
     "sigmoid",
 ]
