@@ -116,7 +116,7 @@ def test_every_layout_same_answer():
 
 
 def test_threads_fit_reproducible_and_close():
-    X, n, k, s, o = random_problem(m=3000, p=20, density=0.3, seed=14)
+    X, n, k, s, o = random_problem(m=20000, p=20, density=0.3, seed=14)
     Xs = sp.csr_matrix(X)
     one = fastlogit.fit(Xs, n, k, lam=1.0, threads=1, **TIGHT)
     two = fastlogit.fit(Xs, n, k, lam=1.0, threads=2, **TIGHT)
