@@ -163,7 +163,8 @@ def test_verbose_and_callback():
     assert len(lines) == len(seen) + 1 == res.n_iter + 2
     assert isinstance(seen[-1], fastlogit.IterationInfo)
     assert seen[-1].objective == pytest.approx(res.objective, rel=1e-12)
-    assert all(a.objective >= b.objective for a, b in zip(seen, seen[1:]))
+    # never increases (Newton polish steps: at most by F's rounding error)
+    assert all(b.objective <= a.objective * (1 + 1e-13) for a, b in zip(seen, seen[1:]))
     np.testing.assert_allclose(seen[-1].coef, res.coef)
     stopped = fastlogit.fit(X, n, k, callback=lambda info: info.iteration >= 2)
     assert not stopped.converged and stopped.message == "stopped by callback"

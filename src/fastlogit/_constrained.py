@@ -42,7 +42,7 @@ import numpy as np
 from fastlogit._lbfgs import projected_gradient
 from fastlogit._objective import Objective, _dot
 from fastlogit._penalties import Box, kkt_violation
-from fastlogit._solvers import SolverOutcome
+from fastlogit._solvers import ContinuedMonitor, SolverOutcome
 
 
 class SplitObjective:
@@ -208,28 +208,6 @@ class Solution:
 MAX_RESTARTS = 10
 
 
-class _Continued:
-    """A monitor for a restarted solve: iteration numbers continue from ``offset``, and the
-    restart's iteration 0 (the previous run's last iterate) is not reported again."""
-
-    def __init__(self, monitor: Any, offset: int) -> None:
-        self.monitor = monitor
-        self.offset = offset
-
-    @property
-    def active(self) -> bool:
-        return bool(self.monitor.active)
-
-    @property
-    def stop_requested(self) -> bool:
-        return bool(self.monitor.stop_requested)
-
-    def __call__(self, iteration: int, theta: np.ndarray, fun: float, grad: np.ndarray) -> bool:
-        if iteration == 0:
-            return self.stop_requested
-        return bool(self.monitor(iteration + self.offset, theta, fun, grad))
-
-
 def solve_and_finish(solve: Callable[..., SolverOutcome], objective: Any,
                      theta0: np.ndarray, options: Any, monitor: Any,
                      tol: Callable[[SolverOutcome], float]) -> tuple[SolverOutcome, Solution]:
@@ -259,7 +237,7 @@ def solve_and_finish(solve: Callable[..., SolverOutcome], objective: Any,
         theta = objective.join(sol.intercept, sol.coef)
         again = solve(objective, theta, replace(options, max_iter=budget,
                                                 bounds=objective.bounds),
-                      _Continued(monitor, n_iter))
+                      ContinuedMonitor(monitor, n_iter))
         sol_again = finish(objective, again, tol(again))
         n_iter += again.n_iter
         better = sol_again.objective < sol.objective - 1e-12 * abs(sol.objective)

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any, Callable, Optional
 
 import numpy as np
 
-from fastlogit._constrained import Solution, make_objective, solve_and_finish, solver_bounds
+from fastlogit._constrained import (
+    Solution,
+    finish,
+    make_objective,
+    solve_and_finish,
+    solver_bounds,
+)
 from fastlogit._inference import warn_if_separated
 from fastlogit._lbfgs import LbfgsOptions, gradient_floor
 from fastlogit._objective import BinomialLoss, Objective, Standardization
@@ -19,6 +26,7 @@ from fastlogit._penalties import (
     as_penalty_factor,
     check_start_in_box,
 )
+from fastlogit._polish import PolishPlan, polish
 from fastlogit._result import LogitResult, TrainingData
 from fastlogit._solvers import (
     ConvergenceWarning,
@@ -232,18 +240,17 @@ def fit(
                                start=None if start is None else start[1])
     theta0 = objective.initial_theta() if start is None else objective.join(*start)
     monitor = Monitor(objective, callback, verbose)
-    options = LbfgsOptions(factr=factr, pgtol=pgtol, max_iter=max_iter,
+    plan = PolishPlan(data.design, smooth=objective is base, solver=solver)
+    options = LbfgsOptions(factr=factr, pgtol=pgtol, max_iter=plan.lbfgs_max_iter(max_iter),
                            bounds=solver_bounds(objective))
     out, sol = solve_and_finish(solve, objective, theta0, options, monitor,
                                 lambda o: kkt_target(o, options))
+    polished = polish(plan, base, out, max_iter, factr, monitor)
+    if polished is not None:
+        out = polished
+        sol = finish(base, out, kkt_target(out, options))
 
-    if not out.converged and not out.stopped_by_callback:
-        warnings.warn(
-            f"{solver} did not converge ({out.message}); "
-            f"max |gradient| = {sol.grad_norm:.3g}. Raise max_iter "
-            "(or loosen factr/pgtol), or check the data for separation or extreme scales.",
-            ConvergenceWarning, stacklevel=2,
-        )
+    out = check_gradient(out, sol, kkt_target(out, options), solver, max_iter)
     if lam == 0.0 and not out.stopped_by_callback:
         warn_if_separated(base, sol.intercept, sol.coef, names)
     settings = dict(lam=lam, l1_ratio=l1_ratio, penalty_factor=factor, bounds=box,
@@ -291,6 +298,31 @@ def base_objective(data: TrainingData, penalty: ElasticNet, fit_intercept: bool,
 def kkt_target(out: SolverOutcome, options: LbfgsOptions) -> float:
     """The optimality level a fit can be held to: pgtol, or the rounding floor above it."""
     return max(options.pgtol, gradient_floor(out.fun))
+
+
+def check_gradient(out: SolverOutcome, sol: Solution, target: float, solver: str,
+                   max_iter: int) -> SolverOutcome:
+    """``converged`` means the gradient (KKT) condition holds at the answer: max |g| <=
+    target = max(pgtol, rounding floor), whatever stopped the solver. A ConvergenceWarning
+    says when it does not, and what to change."""
+    if out.stopped_by_callback:
+        return out
+    if out.converged and sol.grad_norm <= target:
+        return out
+    if out.converged:  # the solver's own test (e.g. F stopped decreasing) fired early
+        out = replace(out, converged=False, message=(
+            f"{out.message}; but max |gradient| {sol.grad_norm:.2e} > {target:.2e}"))
+        advice = "Lower factr (e.g. 1e1) so that the solver keeps going"
+    elif out.n_iter >= max_iter:
+        advice = f"Raise max_iter (now {max_iter})"
+    else:
+        advice = "Try solver='newton' (n_features up to 5000) or lower factr"
+    warnings.warn(
+        f"{solver} did not converge: {out.message}. {advice}; also check the data for "
+        "separation (fitted probabilities 0 or 1) or columns on extreme scales.",
+        ConvergenceWarning, stacklevel=3,
+    )
+    return out
 
 
 def make_result(sol: Solution, out: SolverOutcome, data: TrainingData, settings: dict,

@@ -108,6 +108,28 @@ def require_support(name: str, *, l1: bool, bounds: bool) -> None:
         )
 
 
+class ContinuedMonitor:
+    """A monitor for a restarted solve: iteration numbers continue from ``offset``, and the
+    restart's iteration 0 (the previous run's last iterate) is not reported again."""
+
+    def __init__(self, monitor: Any, offset: int) -> None:
+        self.monitor = monitor
+        self.offset = offset
+
+    @property
+    def active(self) -> bool:
+        return bool(self.monitor.active)
+
+    @property
+    def stop_requested(self) -> bool:
+        return bool(self.monitor.stop_requested)
+
+    def __call__(self, iteration: int, theta: np.ndarray, fun: float, grad: np.ndarray) -> bool:
+        if iteration == 0:
+            return self.stop_requested
+        return bool(self.monitor(iteration + self.offset, theta, fun, grad))
+
+
 def get_solver(name: str) -> Callable[..., SolverOutcome]:
     from fastlogit import _gd, _lbfgs, _newton, _newton_cg
 
