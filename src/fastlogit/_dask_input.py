@@ -73,9 +73,11 @@ def row_parts(value: Any, name: str, X: Any, bounds: list) -> list:
     return [arr[bounds[i]:bounds[i + 1]] for i in range(n_blocks)]
 
 
-def array_blocks(client: Any, X: Any, n: Any, k: Any, y: Any, sample_weight: Any,
-                 offset: Any, name: str) -> list:
-    """Futures of the validated blocks of dask arrays (X, n, k, ...), one per row chunk."""
+def array_tasks(X: Any, n: Any, k: Any, y: Any, sample_weight: Any, offset: Any,
+                name: str) -> list:
+    """The validated blocks of dask arrays (X, n, k, ...) as delayed tasks, one per row chunk.
+
+    Shapes and chunks are checked here, before anything runs."""
     check_design_array(X)
     if X.shape[0] == 0:
         raise ValueError("X has no rows: there is nothing to fit")
@@ -91,13 +93,20 @@ def array_blocks(client: Any, X: Any, n: Any, k: Any, y: Any, sample_weight: Any
             *(v[i] for v in vectors), dask_key_name=f"{name}-block{i}")
         for i in range(n_blocks)
     ]
-    return client.compute(tasks)
+    return tasks
 
 
-def partition_blocks(client: Any, parts: Partitions, name: str) -> list:
-    """Futures of the validated blocks of partitions, each loaded by a worker."""
-    return [client.submit(prepare_partition, i, len(parts), parts.loader, src,
-                          key=f"{name}-block{i}")
+def partition_blocks(client: Any, parts: Partitions, name: str, workers: list) -> list:
+    """Futures of the validated blocks of partitions, each loaded by a worker.
+
+    Consecutive partitions go to the same worker, the same number to each
+    (a preference, not a rule: if that worker dies, any other may load it).
+    Even shares keep the workers equally busy in every evaluation, and
+    neighbours in the sum tree then mostly sit on the same worker.
+    """
+    B, W = len(parts), len(workers)
+    return [client.submit(prepare_partition, i, B, parts.loader, src, key=f"{name}-block{i}",
+                          workers=[workers[i * W // B]], allow_other_workers=True)
             for i, src in enumerate(parts.sources)]
 
 

@@ -129,8 +129,8 @@ def _make_probe() -> Callable[[], tuple]:
     return probe
 
 
-def check_workers(client: Any) -> int:
-    """Raise unless every worker imports the same fastlogit as this process; the worker count."""
+def check_workers(client: Any) -> list:
+    """Raise unless every worker imports the same fastlogit as this process; their addresses."""
     from fastlogit import __version__
 
     answers = client.run(_make_probe(), on_error="return")
@@ -157,4 +157,4 @@ def check_workers(client: Any) -> int:
             f"the Dask workers run another fastlogit than this process ({__version__}): "
             f"{'; '.join(other[:3])}. Install the same version everywhere."
         )
-    return len(answers)
+    return sorted(answers)

@@ -37,7 +37,7 @@ except ImportError as _exc:  # pragma: no cover - exercised only without the ext
     ) from _exc
 
 from fastlogit import _kernels
-from fastlogit._dask_input import array_blocks, partition_blocks, row_parts, summarise
+from fastlogit._dask_input import array_tasks, partition_blocks, row_parts, summarise
 from fastlogit._dask_loss import BlockSet, DaskBinomialLoss, check_workers, standardization
 from fastlogit._fit import _start
 from fastlogit._lbfgs import LbfgsOptions
@@ -250,19 +250,21 @@ verbose, feature_names, standardize
             "use df.to_dask_array(lengths=True)."
         )
     name = f"fastlogit-{uuid.uuid4().hex[:12]}"
+    if isinstance(X, Partitions):
+        given = [a for a, v in (("n", n), ("k", k), ("y", y), ("sample_weight", sample_weight),
+                                ("offset", offset)) if v is not None]
+        if given:
+            raise TypeError(f"with Partitions, {', '.join(given)} come from the partitions; "
+                            "leave them out")
+        tasks = None
+    else:  # shapes and chunks are checked before the cluster is touched
+        tasks = array_tasks(X, n, k, y, sample_weight, offset, name)
 
     with ExitStack() as stack:
         dclient = _connect(client, stack)
-        n_workers = check_workers(dclient)
-        if isinstance(X, Partitions):
-            given = [a for a, v in (("n", n), ("k", k), ("y", y), ("sample_weight",
-                     sample_weight), ("offset", offset)) if v is not None]
-            if given:
-                raise TypeError(f"with Partitions, {', '.join(given)} come from the partitions; "
-                                "leave them out")
-            futures = partition_blocks(dclient, X, name)
-        else:
-            futures = array_blocks(dclient, X, n, k, y, sample_weight, offset, name)
+        workers = check_workers(dclient)
+        futures = (partition_blocks(dclient, X, name, workers) if tasks is None
+                   else dclient.compute(tasks))
         blocks = BlockSet(dclient, futures, split_every, name)
         n_blocks = blocks.n_blocks
         stack.callback(blocks.release)
@@ -271,7 +273,7 @@ verbose, feature_names, standardize
         names = _names(feature_names, info.feature_names, p)
         if verbose:
             print(f"fastlogit.dask: {info.n_rows} rows x {p} features in {blocks.n_blocks} "
-                  f"blocks ({info.nbytes / 2**20:.1f} MiB) on {n_workers} workers", flush=True)
+                  f"blocks ({info.nbytes / 2**20:.1f} MiB) on {len(workers)} workers", flush=True)
 
         std = (standardization(blocks, threads, info.total_trials, p, fit_intercept)
                if standardize else Standardization.identity(p))

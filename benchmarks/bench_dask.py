@@ -1,0 +1,127 @@
+"""The Dask path against the in-process kernel on the same data.
+
+sparse_1m (1M rows x 100k one-hot columns, 32 nonzeros per row) is written as 8 CSR
+partitions (.npz) that 2 worker processes x 1 thread load themselves; then
+
+* eval: one loss+gradient evaluation, in process (1 and 2 kernel threads) and on the
+  cluster (parameters out, kernel on 8 blocks, tree sum, gradient back), same point;
+* fit: the whole fit both ways (time per evaluation, and the same answer).
+
+The issue's target: the Dask evaluation within 1.5x of the in-process 2-thread one.
+The group tables of pytest-benchmark show the ratios (the number in parentheses).
+
+    pytest benchmarks/bench_dask.py                        # full size (~2 GB in all)
+    FASTLOGIT_BENCH_DASK_ROWS=4000000 pytest benchmarks/bench_dask.py   # 4M rows
+    FASTLOGIT_BENCH_QUICK=1 pytest benchmarks --benchmark-disable       # CI smoke run
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import fastlogit
+from benchmarks.conftest import QUICK
+from fastlogit._objective import BinomialLoss
+from fastlogit._validate import as_design
+from fastlogit.datasets import make_sparse_binomial
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+fld = pytest.importorskip("fastlogit.dask")
+
+from fastlogit._dask_input import partition_blocks, summarise  # noqa: E402
+from fastlogit._dask_loss import BlockSet, DaskBinomialLoss  # noqa: E402
+
+N_BLOCKS = 8
+N_WORKERS = 2
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.2f}/{five:.2f}"
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rows = int(os.environ.get("FASTLOGIT_BENCH_DASK_ROWS", 1_000_000))
+    if QUICK:
+        return make_sparse_binomial(20_000, 5_000, 32, seed=0)
+    return make_sparse_binomial(rows, seed=0)
+
+
+@pytest.fixture(scope="module")
+def partitions(problem, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("partitions")
+    bounds = np.linspace(0, problem.X.shape[0], N_BLOCKS + 1).astype(int)
+    for i in range(N_BLOCKS):
+        a, b = bounds[i], bounds[i + 1]
+        fld.save_npz(folder / f"part-{i}.npz", problem.X[a:b], problem.n[a:b], problem.k[a:b])
+    return fld.from_npz(str(folder / "part-*.npz"))
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=N_WORKERS, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster:
+        with distributed.Client(cluster, set_as_default=False) as c:
+            yield c
+
+
+@pytest.fixture(scope="module")
+def dask_loss(client, partitions):
+    workers = sorted(client.scheduler_info()["workers"])
+    blocks = BlockSet(client, partition_blocks(client, partitions, "fastlogit-bench", workers),
+                      8, "fastlogit-bench")
+    info = summarise(blocks, True)
+    placement = sorted(sum(1 for key in keys if "-block" in str(key))
+                       for keys in client.has_what().values())
+    yield DaskBinomialLoss(blocks, 1, info.n_features, info.total_trials,
+                           info.total_successes), placement
+    blocks.release()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_eval_in_process(benchmark, problem, threads):
+    design = as_design(problem.X)
+    loss = BinomialLoss(design, problem.n, problem.k, None, threads)
+    benchmark.group = "eval: in process vs dask (8 CSR blocks, 2 workers x 1 thread)"
+    benchmark.extra_info.update(load_before=_load())
+    benchmark(loss.value_grad, -0.5, problem.coef)
+    benchmark.extra_info.update(load_after=_load())
+
+
+def test_eval_dask(benchmark, problem, dask_loss):
+    loss, placement = dask_loss
+    benchmark.group = "eval: in process vs dask (8 CSR blocks, 2 workers x 1 thread)"
+    benchmark.extra_info.update(load_before=_load(), blocks_per_worker=placement)
+    out = benchmark(loss.value_grad, -0.5, problem.coef)
+    benchmark.extra_info.update(load_after=_load())
+    ref = BinomialLoss(as_design(problem.X), problem.n, problem.k, None, 2).value_grad(
+        -0.5, problem.coef)
+    assert out[0] == pytest.approx(ref[0], rel=1e-12)
+    np.testing.assert_allclose(out[2], ref[2], rtol=1e-9, atol=1e-9 * np.abs(ref[2]).max())
+
+
+_FITS: dict = {}
+
+
+def test_fit_in_process(benchmark, problem):
+    benchmark.group = "fit: in process (2 threads) vs dask"
+    res = benchmark.pedantic(fastlogit.fit, args=(problem.X, problem.n, problem.k),
+                             kwargs=dict(lam=1.0, threads=2), rounds=1, iterations=1)
+    _FITS["local"] = res
+    benchmark.extra_info.update(n_fev=res.n_fev, load=_load())
+
+
+def test_fit_dask(benchmark, problem, client, partitions):
+    benchmark.group = "fit: in process (2 threads) vs dask"
+    res = benchmark.pedantic(fld.fit, args=(partitions,), kwargs=dict(lam=1.0, client=client),
+                             rounds=1, iterations=1)
+    ref = _FITS.get("local") or fastlogit.fit(problem.X, problem.n, problem.k, lam=1.0)
+    diff = float(np.max(np.abs(res.coef - ref.coef)) / np.max(np.abs(ref.coef)))
+    benchmark.extra_info.update(n_fev=res.n_fev, n_fev_local=ref.n_fev, coef_rel_diff=diff,
+                                load=_load())
+    assert res.converged and diff < 1e-6
