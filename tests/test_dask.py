@@ -104,12 +104,14 @@ def test_bitwise_reproducible_for_fixed_chunks(client, problem):
     assert rel_err(other.coef, one.coef) < 1e-6
 
 
-def test_labels_no_intercept_no_standardize(client, problem):
+@pytest.mark.parametrize("standardize, sparse", [(False, False), (True, True)])
+def test_labels_no_intercept(client, problem, standardize, sparse):
     X, n, k, _, _ = problem
+    Xl = sp.csr_matrix(X) if sparse else X
     y = (k > n / 2).astype(float)
-    ref = fastlogit.fit(X, y=y, lam=2.0, fit_intercept=False, standardize=False, **TIGHT)
-    res = fld.fit(dask_rows(X), y=dask_rows(y), lam=2.0, fit_intercept=False,
-                  standardize=False, client=client, **TIGHT)
+    ref = fastlogit.fit(Xl, y=y, lam=2.0, fit_intercept=False, standardize=standardize, **TIGHT)
+    res = fld.fit(dask_rows(Xl), y=dask_rows(y), lam=2.0, fit_intercept=False,
+                  standardize=standardize, client=client, **TIGHT)
     assert res.intercept == 0.0
     assert rel_err(res.coef, ref.coef) < 1e-10
 
@@ -375,29 +377,38 @@ def test_worker_without_fastlogit(proc_client, problem):
         assert fld.fit(dask_rows(X), n, k, client=proc_client, max_iter=2).n_iter == 2
 
 
-def test_worker_killed_mid_fit(proc_client, problem):
+@pytest.mark.parametrize("source", ["dask array", "npz partitions"])
+def test_worker_killed_mid_fit(proc_client, problem, source, tmp_path):
     X, n, k, s, o = problem
-    Xd = da.from_array(X, chunks=(63, -1))  # 8 blocks
-    args = (Xd, n, k)
-    kwargs = dict(sample_weight=s, offset=o, lam=0.7, client=proc_client, **TIGHT)
-    ref = fld.fit(*args, **kwargs)
+    bounds = np.linspace(0, 500, 9).astype(int)  # 8 blocks
+    if source == "dask array":
+        data = (da.from_array(X, chunks=(tuple(np.diff(bounds)), -1)), n, k)
+        kwargs = dict(sample_weight=s, offset=o)
+    else:
+        for i in range(8):
+            a, b = bounds[i], bounds[i + 1]
+            fld.save_npz(tmp_path / f"part-{i}.npz", sp.csr_matrix(X[a:b]), n[a:b], k[a:b],
+                         sample_weight=s[a:b], offset=o[a:b])
+        data, kwargs = (fld.from_npz(str(tmp_path / "part-*.npz")),), {}
+    kwargs.update(lam=0.7, client=proc_client, **TIGHT)
+    ref = fld.fit(*data, **kwargs)
     pids = proc_client.run(os.getpid)
     killed = []
 
     def kill_a_worker(info):
         if info.iteration == 3:
-            held = proc_client.has_what()
             # the worker holding the most of this fit's blocks, so that some must be rebuilt
             counts = {w: sum(bool(re.fullmatch(r"fastlogit-[0-9a-f]+-block\d+", str(key)))
-                             for key in keys) for w, keys in held.items()}
+                             for key in keys) for w, keys in proc_client.has_what().items()}
             victim = max(counts, key=counts.get)
             killed.append(counts[victim])
             os.kill(pids[victim], signal.SIGKILL)
 
-    res = fld.fit(*args, callback=kill_a_worker, **kwargs)
+    res = fld.fit(*data, callback=kill_a_worker, **kwargs)
     assert killed and killed[0] >= 1
     assert res.converged
-    # every block sum is recomputed the same way: the same answer, bit for bit
+    # every lost block is rebuilt from its graph (or file) and summed in the same tree:
+    # the same answer, bit for bit
     assert np.array_equal(res.coef, ref.coef) and res.intercept == ref.intercept
-    assert rel_err(res.coef, fastlogit.fit(X, n, k, sample_weight=s, offset=o, lam=0.7,
-                                           **TIGHT).coef) < 1e-10
+    local = fastlogit.fit(X, n, k, sample_weight=s, offset=o, lam=0.7, **TIGHT)
+    assert rel_err(res.coef, local.coef) < 1e-10

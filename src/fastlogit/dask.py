@@ -120,9 +120,22 @@ class DaskLogitResult(LogitResult):
 
     def predict_proba(self, X: Any, offset: Any = None, threads: Optional[int] = None
                       ) -> Any:
-        """Success probability sigmoid(z) of each new row, shape (n_rows,).
+        """Success probability sigmoid(z) of each new row.
 
-        Lazy (a dask array) for dask or Partitions input; see ``decision_function``.
+        Parameters
+        ----------
+        X, offset, threads
+            As in ``decision_function``.
+
+        Returns
+        -------
+        dask.array.Array or ndarray of shape (n_rows,)
+            Lazy (call ``.compute()``) for dask/partition input.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As ``decision_function``.
 
         Examples
         --------
