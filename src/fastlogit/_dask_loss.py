@@ -32,17 +32,19 @@ from fastlogit._blockwise import add_parts, block_loss_grad, block_moments, iden
 from fastlogit._objective import Standardization
 
 
-def tree_reduce(client: Any, futures: list, split_every: int, tag: str) -> Any:
-    """One future for the sum of ``futures``, added in a fixed tree of fan-in split_every."""
+def tree_reduce(parts: list, split_every: int, tag: str) -> Any:
+    """A delayed sum of ``parts``, added in a fixed tree of fan-in split_every."""
+    import dask
+
     level = 0
-    while len(futures) > 1:
-        futures = [
-            client.submit(add_parts, *futures[i:i + split_every],
-                          key=f"{tag}-sum{level}-{i // split_every}")
-            for i in range(0, len(futures), split_every)
+    while len(parts) > 1:
+        parts = [
+            dask.delayed(add_parts, pure=False)(
+                *parts[i:i + split_every], dask_key_name=f"{tag}-sum{level}-{i // split_every}")
+            for i in range(0, len(parts), split_every)
         ]
         level += 1
-    return futures[0]
+    return parts[0]
 
 
 class BlockSet:
@@ -64,13 +66,18 @@ class BlockSet:
 
         ``arg`` (the parameters, a vector of n_features) is sent once, as a
         task of its own that every block task depends on; Dask copies it to
-        each worker that needs it.
+        each worker that needs it. The whole evaluation (1 + blocks + tree
+        tasks) goes to the scheduler as one graph, in one message.
         """
+        import dask
+
         tag = f"{self.name}-{func.__name__}-{next(self._count)}"
-        arg_future = self.client.submit(identity, arg, key=f"{tag}-arg")
-        parts = [self.client.submit(func, block, arg_future, *extra, key=f"{tag}-block{i}")
+        arg_task = dask.delayed(identity, pure=False)(arg, dask_key_name=f"{tag}-arg")
+        parts = [dask.delayed(func, pure=False)(block, arg_task, *extra,
+                                                dask_key_name=f"{tag}-block{i}")
                  for i, block in enumerate(self.futures)]
-        return tree_reduce(self.client, parts, self.split_every, tag).result()
+        root = tree_reduce(parts, self.split_every, tag)
+        return self.client.compute(root, optimize_graph=False).result()
 
     def release(self) -> None:
         """Let the workers drop the blocks."""
