@@ -412,3 +412,15 @@ def test_worker_killed_mid_fit(proc_client, problem, source, tmp_path):
     assert np.array_equal(res.coef, ref.coef) and res.intercept == ref.intercept
     local = fastlogit.fit(X, n, k, sample_weight=s, offset=o, lam=0.7, **TIGHT)
     assert rel_err(res.coef, local.coef) < 1e-10
+
+
+def test_large_parameter_vector_as_a_task(client, problem, monkeypatch):
+    """Above INLINE_BYTES the parameters travel as a task of their own: the same answer."""
+    from fastlogit import _dask_loss
+
+    X, n, k, s, o = problem
+    args = (dask_rows(X), n, k)
+    inline = fld.fit(*args, sample_weight=s, offset=o, client=client)
+    monkeypatch.setattr(_dask_loss, "INLINE_BYTES", 0)
+    as_task = fld.fit(*args, sample_weight=s, offset=o, client=client)
+    assert np.array_equal(as_task.coef, inline.coef) and as_task.intercept == inline.intercept

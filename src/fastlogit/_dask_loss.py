@@ -6,9 +6,10 @@ The blocks are validated once and persisted on the workers (a ``BlockSet``
 of futures, computed from a task graph, so a block lost with its worker is
 recomputed from its lineage). One evaluation is
 
-    1. the parameters (b, w) go to the cluster as one small task;
-    2. every block runs the compiled kernel on its rows (``block_loss_grad``):
-       (loss, sum r, X^T r), unnormalised and penalty-free;
+    1. one task graph goes to the scheduler, with the parameters (b, w);
+    2. every block runs the compiled kernel on its rows (``block_loss_grad``),
+       on the worker that holds it: (loss, sum r, X^T r), unnormalised and
+       penalty-free;
     3. the block results are added in a fixed tree over the block indices
        (fan-in ``split_every``, each node adding its children left to right),
        and the driver fetches the root: one float pair and one n_features
@@ -30,6 +31,14 @@ import numpy as np
 
 from fastlogit._blockwise import add_parts, block_loss_grad, block_moments, identity
 from fastlogit._objective import Standardization
+
+# Parameters up to this size travel inside each block task (4 MiB: 524,288 features).
+INLINE_BYTES = 4 << 20
+
+
+def _nbytes(arg: Any) -> int:
+    items = arg if isinstance(arg, tuple) else (arg,)
+    return sum(getattr(x, "nbytes", 8) for x in items)
 
 
 def tree_reduce(parts: list, split_every: int, tag: str) -> Any:
@@ -64,16 +73,22 @@ class BlockSet:
     def map_reduce(self, func: Callable[..., tuple], arg: Any, *extra: Any) -> tuple:
         """sum over blocks of func(block, arg, *extra), reduced in the fixed tree.
 
-        ``arg`` (the parameters, a vector of n_features) is sent once, as a
-        task of its own that every block task depends on; Dask copies it to
-        each worker that needs it. The whole evaluation (1 + blocks + tree
-        tasks) goes to the scheduler as one graph, in one message.
+        The whole evaluation goes to the scheduler as one graph, in one
+        message. ``arg`` (the parameters: one vector of n_features) travels
+        inside every block task when it is small (up to INLINE_BYTES), so a
+        block task depends on its block alone and Dask runs it where the
+        block lives; a larger ``arg`` becomes one task of its own that the
+        block tasks depend on (workers then copy it from each other, but a
+        task depending on it may also be placed away from its block).
+        Either way it is part of the graph, never scattered, so it can be
+        recomputed.
         """
         import dask
 
         tag = f"{self.name}-{func.__name__}-{next(self._count)}"
-        arg_task = dask.delayed(identity, pure=False)(arg, dask_key_name=f"{tag}-arg")
-        parts = [dask.delayed(func, pure=False)(block, arg_task, *extra,
+        if _nbytes(arg) > INLINE_BYTES:
+            arg = dask.delayed(identity, pure=False)(arg, dask_key_name=f"{tag}-arg")
+        parts = [dask.delayed(func, pure=False)(block, arg, *extra,
                                                 dask_key_name=f"{tag}-block{i}")
                  for i, block in enumerate(self.futures)]
         root = tree_reduce(parts, self.split_every, tag)
