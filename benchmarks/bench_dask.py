@@ -18,6 +18,7 @@ The group tables of pytest-benchmark show the ratios (the number in parentheses)
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -83,26 +84,53 @@ def dask_loss(client, partitions):
     blocks.release()
 
 
+ROUNDS = 3 if QUICK else 10
+EVAL_GROUP = "eval: in process vs dask (8 CSR blocks, 2 workers x 1 thread)"
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_eval_in_process(benchmark, problem, threads):
-    design = as_design(problem.X)
-    loss = BinomialLoss(design, problem.n, problem.k, None, threads)
-    benchmark.group = "eval: in process vs dask (8 CSR blocks, 2 workers x 1 thread)"
+    loss = BinomialLoss(as_design(problem.X), problem.n, problem.k, None, threads)
+    benchmark.group = EVAL_GROUP
     benchmark.extra_info.update(load_before=_load())
-    benchmark(loss.value_grad, -0.5, problem.coef)
+    benchmark.pedantic(loss.value_grad, args=(-0.5, problem.coef), rounds=ROUNDS,
+                       warmup_rounds=1)
     benchmark.extra_info.update(load_after=_load())
 
 
 def test_eval_dask(benchmark, problem, dask_loss):
     loss, placement = dask_loss
-    benchmark.group = "eval: in process vs dask (8 CSR blocks, 2 workers x 1 thread)"
+    benchmark.group = EVAL_GROUP
     benchmark.extra_info.update(load_before=_load(), blocks_per_worker=placement)
-    out = benchmark(loss.value_grad, -0.5, problem.coef)
+    out = benchmark.pedantic(loss.value_grad, args=(-0.5, problem.coef), rounds=ROUNDS,
+                             warmup_rounds=1)
     benchmark.extra_info.update(load_after=_load())
     ref = BinomialLoss(as_design(problem.X), problem.n, problem.k, None, 2).value_grad(
         -0.5, problem.coef)
     assert out[0] == pytest.approx(ref[0], rel=1e-12)
     np.testing.assert_allclose(out[2], ref[2], rtol=1e-9, atol=1e-9 * np.abs(ref[2]).max())
+
+
+def test_eval_interleaved(problem, dask_loss, capsys):
+    """In-process (2 threads) and dask evaluations alternated, so that a shared machine's
+    changing load hits both alike; prints the medians and their ratio."""
+    loss, placement = dask_loss
+    local = BinomialLoss(as_design(problem.X), problem.n, problem.k, None, 2)
+    times: dict = {"in process, 2 threads": [], "dask, 2 workers x 1 thread": []}
+    load = _load()
+    for _ in range(2 * ROUNDS):
+        for name, f in zip(times, (local.value_grad, loss.value_grad)):
+            t0 = time.perf_counter()
+            f(-0.5, problem.coef)
+            times[name].append(time.perf_counter() - t0)
+    med = {name: float(np.median(t[1:])) for name, t in times.items()}
+    ratio = med["dask, 2 workers x 1 thread"] / med["in process, 2 threads"]
+    with capsys.disabled():  # shown in the run's output, not captured
+        print(f"\ninterleaved evaluations ({problem.X.shape[0]} x {problem.X.shape[1]} CSR, "
+              f"{N_BLOCKS} blocks, {placement} per worker; load {load} -> {_load()}):")
+        for name, m in med.items():
+            print(f"  {name:<30} median {1e3 * m:8.1f} ms")
+        print(f"  ratio dask / in process: {ratio:.2f} (target <= 1.5)")
 
 
 _FITS: dict = {}
