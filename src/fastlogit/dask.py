@@ -269,15 +269,17 @@ verbose, feature_names, standardize
         if given:
             raise TypeError(f"with Partitions, {', '.join(given)} come from the partitions; "
                             "leave them out")
-        tasks = None
+        tasks: list = []
     else:  # shapes and chunks are checked before the cluster is touched
         tasks = array_tasks(X, n, k, y, sample_weight, offset, name)
 
     with ExitStack() as stack:
         dclient = _connect(client, stack)
         workers = check_workers(dclient)
-        futures = (partition_blocks(dclient, X, name, workers) if tasks is None
-                   else dclient.compute(tasks))
+        if isinstance(X, Partitions):
+            futures = partition_blocks(dclient, X, name, workers)
+        else:
+            futures = dclient.compute(tasks)
         blocks = BlockSet(dclient, futures, split_every, name)
         n_blocks = blocks.n_blocks
         stack.callback(blocks.release)
