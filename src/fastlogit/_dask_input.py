@@ -17,9 +17,14 @@ import dask
 import dask.array as da
 import numpy as np
 
-from fastlogit._blockwise import block_summary, block_where, prepare_block
+from fastlogit._blockwise import (
+    block_linear_predictor,
+    block_summary,
+    block_where,
+    prepare_block,
+)
 from fastlogit._dask_loss import BlockSet
-from fastlogit._partitions import Partitions, prepare_partition
+from fastlogit._partitions import Partitions, partition_linear_predictor, prepare_partition
 
 
 def _chunks_text(chunks: tuple) -> str:
@@ -151,3 +156,41 @@ def summarise(blocks: BlockSet, fit_intercept: bool) -> DataInfo:
         raise ValueError("the rows carry no trials (sum of sample_weight * n is 0): "
                          "nothing to fit")
     return DataInfo(m, p, total, total_k, sum(row["nbytes"] for row in rows), names)
+
+
+# -- predictions over blocks ------------------------------------------------------------
+
+
+def lazy_array(X: Any, coef: np.ndarray, intercept: float, offset: Any,
+               threads: Optional[int]) -> Any:
+    """z = offset + intercept + X coef as a lazy dask array, one task per row chunk of X."""
+    check_design_array(X)
+    if X.shape[1] != coef.shape[0]:
+        raise ValueError(f"X has {X.shape[1]} features but the model was fitted on "
+                         f"{coef.shape[0]}")
+    bounds = np.cumsum((0,) + X.chunks[0]).tolist()
+    offsets = row_parts(offset, "offset", X, bounds)
+    coef_node = dask.delayed(coef, name=f"fastlogit-coef-{dask.base.tokenize(coef)}")
+    parts = []
+    for i, xb in enumerate(X.to_delayed().ravel()):
+        rows = X.chunks[0][i]
+        where = block_where(i, len(X.chunks[0]), bounds[i], rows)
+        z = dask.delayed(block_linear_predictor, pure=True)(
+            xb, coef_node, intercept, offsets[i], where, bounds[i],
+            1 if threads is None else threads)
+        parts.append(da.from_delayed(z, shape=(rows,), dtype=np.float64))
+    return da.concatenate(parts)
+
+
+def lazy_partitions(parts: Partitions, coef: np.ndarray, intercept: float,
+                    threads: Optional[int]) -> Any:
+    """z for the rows of partitions, each loaded and predicted on a worker (lazy)."""
+    coef_node = dask.delayed(coef, name=f"fastlogit-coef-{dask.base.tokenize(coef)}")
+    return da.concatenate([
+        da.from_delayed(
+            dask.delayed(partition_linear_predictor, pure=True)(
+                i, len(parts), parts.loader, src, coef_node, intercept,
+                1 if threads is None else threads),
+            shape=(np.nan,), dtype=np.float64)
+        for i, src in enumerate(parts.sources)
+    ])

@@ -27,7 +27,6 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 try:
-    import dask
     import dask.array as da
     import distributed
 except ImportError as _exc:  # pragma: no cover - exercised only without the extra
@@ -37,7 +36,13 @@ except ImportError as _exc:  # pragma: no cover - exercised only without the ext
     ) from _exc
 
 from fastlogit import _kernels
-from fastlogit._dask_input import array_tasks, partition_blocks, row_parts, summarise
+from fastlogit._dask_input import (
+    array_tasks,
+    lazy_array,
+    lazy_partitions,
+    partition_blocks,
+    summarise,
+)
 from fastlogit._dask_loss import BlockSet, DaskBinomialLoss, check_workers, standardization
 from fastlogit._fit import _start
 from fastlogit._lbfgs import LbfgsOptions
@@ -113,9 +118,9 @@ class DaskLogitResult(LogitResult):
             if offset is not None:
                 raise TypeError("with Partitions the offset comes from the loader; "
                                 "leave offset=None")
-            return _lazy_partitions(self, X, threads)
+            return lazy_partitions(X, self.coef, self.intercept, threads)
         if isinstance(X, da.Array):
-            return _lazy_array(self, X, offset, threads)
+            return lazy_array(X, self.coef, self.intercept, offset, threads)
         return super().decision_function(X, offset, threads)
 
     def predict_proba(self, X: Any, offset: Any = None, threads: Optional[int] = None
@@ -350,46 +355,6 @@ def _names(given: Any, found: Optional[tuple], p: int) -> Optional[tuple]:
     if len(names) != p:
         raise ValueError(f"feature_names has {len(names)} names but X has {p} columns")
     return names
-
-
-# -- predictions over blocks --------------------------------------------------------
-
-
-def _lazy_array(res: DaskLogitResult, X: Any, offset: Any, threads: Optional[int]) -> Any:
-    from fastlogit._blockwise import block_linear_predictor, block_where
-    from fastlogit._dask_input import check_design_array
-
-    check_design_array(X)
-    if X.shape[1] != res.n_features:
-        raise ValueError(f"X has {X.shape[1]} features but the model was fitted on "
-                         f"{res.n_features}")
-    bounds = np.cumsum((0,) + X.chunks[0]).tolist()
-    offsets = row_parts(offset, "offset", X, bounds)
-    coef = dask.delayed(res.coef, name=f"fastlogit-coef-{dask.base.tokenize(res.coef)}")
-    parts = []
-    for i, xb in enumerate(X.to_delayed().ravel()):
-        rows = X.chunks[0][i]
-        where = block_where(i, len(X.chunks[0]), bounds[i], rows)
-        z = dask.delayed(block_linear_predictor, pure=True)(
-            xb, coef, res.intercept, offsets[i], where, bounds[i], 1 if threads is None
-            else threads)
-        parts.append(da.from_delayed(z, shape=(rows,), dtype=np.float64))
-    return da.concatenate(parts) if parts else da.zeros((0,), chunks=1)
-
-
-def _lazy_partitions(res: DaskLogitResult, parts: Partitions, threads: Optional[int]) -> Any:
-    from fastlogit._partitions import partition_linear_predictor
-
-    coef = dask.delayed(res.coef, name=f"fastlogit-coef-{dask.base.tokenize(res.coef)}")
-    zs = [
-        da.from_delayed(
-            dask.delayed(partition_linear_predictor, pure=True)(
-                i, len(parts), parts.loader, src, coef, res.intercept,
-                1 if threads is None else threads),
-            shape=(np.nan,), dtype=np.float64)
-        for i, src in enumerate(parts.sources)
-    ]
-    return da.concatenate(zs)
 
 
 # -- partitions on disk -------------------------------------------------------------------
