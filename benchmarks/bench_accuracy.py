@@ -40,7 +40,7 @@ def test_polish_cost(benchmark, request, monkeypatch, data, polish):
     prob = request.getfixturevalue(data)
     X, n, k = prob if isinstance(prob, tuple) else (prob.X, prob.n, prob.k)
     if polish == "off":  # the same fit, stopped after L-BFGS-B
-        monkeypatch.setattr(_polish, "TINY_FLOPS", 0.0)
+        monkeypatch.setattr(_polish, "TINY_WORK", 0.0)
         monkeypatch.setattr(_polish, "FRACTION", 0.0)
     benchmark.group = f"polish {data}"
     res = benchmark.pedantic(_fit, args=(X, n, k), rounds=3, iterations=1)

@@ -106,19 +106,20 @@ def test_polish_only_where_a_hessian_is_cheap():
     # dense n x 100: a Hessian costs ~5.5 passes whatever n; a well-conditioned fit (8
     # passes, like dense 200,000 x 100) is not polished, an ill-conditioned one (40) is
     big = as_design(np.ones((20_000, 100)))
-    plan = PolishPlan(big, smooth=True, solver="lbfgs")
+    plan = PolishPlan.for_design(big, smooth=True, solver="lbfgs")
     assert plan.eligible and not plan.tiny
     assert 4 < plan.passes < 8
     assert not plan.wanted(_outcome(8)) and plan.wanted(_outcome(40))
     assert plan.lbfgs_max_iter(1000) == 1000
     # tiny problems: always, after a short L-BFGS-B start
-    tiny = PolishPlan(as_design(np.ones((300, 20))), smooth=True, solver="lbfgs")
+    small = as_design(np.ones((300, 20)))
+    tiny = PolishPlan.for_design(small, smooth=True, solver="lbfgs")
     assert tiny.tiny and tiny.wanted(_outcome(1)) and tiny.lbfgs_max_iter(1000) < 1000
     # never: too wide (sparse 1M x 100k), L1/bounds, other solvers
     wide = sp.csr_matrix((1000, 100_000))
-    assert not PolishPlan(as_design(wide), smooth=True, solver="lbfgs").eligible
-    assert not PolishPlan(as_design(np.ones((300, 20))), smooth=False, solver="lbfgs").eligible
-    assert not PolishPlan(as_design(np.ones((300, 20))), smooth=True, solver="gd").eligible
+    assert not PolishPlan.for_design(as_design(wide), smooth=True, solver="lbfgs").eligible
+    assert not PolishPlan.for_design(small, smooth=False, solver="lbfgs").eligible
+    assert not PolishPlan.for_design(small, smooth=True, solver="gd").eligible
 
 
 def test_polish_respects_max_iter_and_callbacks():

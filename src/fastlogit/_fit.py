@@ -240,7 +240,7 @@ def fit(
                                start=None if start is None else start[1])
     theta0 = objective.initial_theta() if start is None else objective.join(*start)
     monitor = Monitor(objective, callback, verbose)
-    plan = PolishPlan(data.design, smooth=objective is base, solver=solver)
+    plan = PolishPlan.for_design(data.design, smooth=objective is base, solver=solver)
     options = LbfgsOptions(factr=factr, pgtol=pgtol, max_iter=plan.lbfgs_max_iter(max_iter),
                            bounds=solver_bounds(objective))
     out, sol = solve_and_finish(solve, objective, theta0, options, monitor,
@@ -250,7 +250,7 @@ def fit(
         out = polished
         sol = finish(base, out, kkt_target(out, options))
 
-    out = check_gradient(out, sol, kkt_target(out, options), solver, max_iter)
+    out = check_gradient(out, sol.grad_norm, kkt_target(out, options), solver, max_iter)
     if lam == 0.0 and not out.stopped_by_callback:
         warn_if_separated(base, sol.intercept, sol.coef, names)
     settings = dict(lam=lam, l1_ratio=l1_ratio, penalty_factor=factor, bounds=box,
@@ -300,18 +300,18 @@ def kkt_target(out: SolverOutcome, options: LbfgsOptions) -> float:
     return max(options.pgtol, gradient_floor(out.fun))
 
 
-def check_gradient(out: SolverOutcome, sol: Solution, target: float, solver: str,
+def check_gradient(out: SolverOutcome, grad_norm: float, target: float, solver: str,
                    max_iter: int) -> SolverOutcome:
     """``converged`` means the gradient (KKT) condition holds at the answer: max |g| <=
     target = max(pgtol, rounding floor), whatever stopped the solver. A ConvergenceWarning
     says when it does not, and what to change."""
     if out.stopped_by_callback:
         return out
-    if out.converged and sol.grad_norm <= target:
+    if out.converged and grad_norm <= target:
         return out
     if out.converged:  # the solver's own test (e.g. F stopped decreasing) fired early
         out = replace(out, converged=False, message=(
-            f"{out.message}; but max |gradient| {sol.grad_norm:.2e} > {target:.2e}"))
+            f"{out.message}; but max |gradient| {grad_norm:.2e} > {target:.2e}"))
         advice = "Lower factr (e.g. 1e1) so that the solver keeps going"
     elif out.n_iter >= max_iter:
         advice = f"Raise max_iter (now {max_iter})"

@@ -9,20 +9,21 @@ makes Newton converge from anywhere on this convex objective. So ``fit`` with
 solver="lbfgs" and a smooth penalty (L2, no bounds) finishes with Newton steps
 (_newton.newton_polish) whenever forming the Hessian costs little:
 
-* always when the Hessian is tiny in absolute terms (at most ``TINY_FLOPS``
-  multiply-adds, a few milliseconds), after capping L-BFGS-B at ``LBFGS_BUDGET``
-  iterations: Newton takes it from there;
+* always when the Hessian is tiny in absolute terms (at most ``TINY_WORK``, a few
+  milliseconds), after capping L-BFGS-B at ``LBFGS_BUDGET`` iterations: Newton takes it
+  from there;
 * otherwise when about two Hessians cost at most ``FRACTION`` of the passes over X that
   L-BFGS-B has already made: an ill-conditioned fit that needed many passes gets
   polished, a well-conditioned big one (e.g. dense 200,000 x 100, 8 passes) does not;
 * never above ``MAX_PARAMS`` parameters (the Hessian stays under 32 MB) or with L1 or
   bounds (the polish needs a smooth, unconstrained objective).
 
-The costs are counted in passes over X from the data's shape (a deterministic model, so
-a given input always takes the same path): a pass reads every stored value plus per-row
-work; a dense Hessian adds (p + 1)^2 / 2 multiply-adds per row at BLAS speed
-(``BLAS_GAIN`` times a pass's cost per value), a sparse one nnz_i^2 / 2 scattered
-updates per row.
+The costs come from the data's shape (a deterministic model, so a given input always
+takes the same path), in units of what a pass over X spends on one stored value: a pass
+costs its stored values plus ``ROW_COST`` per row; a dense Hessian (p + 1)^2 / 2
+multiply-adds per row at BLAS speed (``BLAS_GAIN`` per unit), a sparse one (nnz_i + 1)^2
+/ 2 scattered updates per row, and the factorisation (p + 1)^3 / 3 at BLAS speed. The
+costs are sums over rows, so a distributed fit (fastlogit.dask) adds up its blocks'.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from fastlogit._solvers import ContinuedMonitor, SolverOutcome
 from fastlogit._validate import LAYOUT_CSR, Design
 
 MAX_PARAMS = 2000
-TINY_FLOPS = 1e7
+TINY_WORK = 2e6
 FRACTION = 0.5
 LBFGS_BUDGET = 20
 MAX_STEPS = 20
@@ -45,30 +46,34 @@ BLAS_GAIN = 8.0
 ROW_COST = 16.0  # a row's work in a pass beyond its values (exp, log1p, bookkeeping)
 
 
-def hessian_cost(design: Design) -> tuple[float, float]:
-    """(multiply-adds of one Hessian and its factorisation, the same in passes over X)."""
+def hessian_work(design: Design) -> tuple[float, float]:
+    """(the work of one Hessian's rows, the work of one pass), in pass units per value."""
     m, p = design.n_rows, design.n_features
-    params = p + 1.0
     if design.layout == LAYOUT_CSR:
         per_row = np.diff(design.indptr).astype(np.float64) + 1.0
-        flops = 0.5 * float(per_row @ per_row)
-        gain = 1.0
+        hessian = 0.5 * float(per_row @ per_row)
     else:
-        flops = 0.5 * m * params * params
-        gain = BLAS_GAIN
-    flops += params ** 3 / 3.0
-    pass_cost = float(design.values.shape[0]) + ROW_COST * m
-    return flops, flops / gain / max(pass_cost, 1.0)
+        hessian = 0.5 * m * (p + 1.0) ** 2 / BLAS_GAIN
+    return hessian, float(design.values.shape[0]) + ROW_COST * m
 
 
 class PolishPlan:
-    """Whether and how a fit is finished with Newton steps; see the module docstring."""
+    """Whether and how a fit is finished with Newton steps; see the module docstring.
 
-    def __init__(self, design: Design, smooth: bool, solver: str) -> None:
-        self.eligible = (solver == "lbfgs" and smooth
-                         and design.n_features + 1 <= MAX_PARAMS)
-        self.flops, self.passes = hessian_cost(design) if self.eligible else (np.inf, np.inf)
-        self.tiny = self.eligible and self.flops <= TINY_FLOPS
+    ``hessian`` and ``pass_cost`` come from ``hessian_work`` (summed over blocks for a
+    distributed fit); ``passes`` is one Hessian with its factorisation, in passes over X.
+    """
+
+    def __init__(self, n_features: int, hessian: float, pass_cost: float, smooth: bool,
+                 solver: str) -> None:
+        self.eligible = solver == "lbfgs" and smooth and n_features + 1 <= MAX_PARAMS
+        work = hessian + (n_features + 1.0) ** 3 / 3.0 / BLAS_GAIN
+        self.passes = work / max(pass_cost, 1.0) if self.eligible else np.inf
+        self.tiny = self.eligible and work <= TINY_WORK
+
+    @classmethod
+    def for_design(cls, design: Design, smooth: bool, solver: str) -> PolishPlan:
+        return cls(design.n_features, *hessian_work(design), smooth, solver)
 
     def lbfgs_max_iter(self, max_iter: int) -> int:
         """L-BFGS-B's share of max_iter: capped when Newton will finish anyway."""
