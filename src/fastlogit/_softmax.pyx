@@ -1,0 +1,214 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+"""Compiled multinomial (softmax) kernels: loss and gradient, scores and probabilities.
+
+Contract (as _kernels.pyx; _validate.py and _softmax_objective.py guarantee it)
+-------------------------------------------------------------------------------
+* The design is (layout, values, indices, indptr, n_rows, n_features), exactly
+  as for the binomial kernels (dense C, dense F, CSR int32/int64; float32/64).
+* K >= 1 classes. Every per-row array with K entries is a flat float64
+  C-ordered n_rows x K array: counts c_ik (sample weights already folded in:
+  the loss is linear in c), offset o_ik (or None), scores out.
+* Coefficients and their gradient are *feature-major*: W[j * K + k], shape
+  n_features x K (see _rows_multi.pxd for why); intercepts b[k].
+* z_ik = o_ik + b_k + x_i . W[:, k] is a raw score. The kernels return
+  unnormalised, penalty-free sums over the rows:
+      loss  = sum_i [ N_i logsumexp_k(z_ik) - sum_k c_ik z_ik ],  N_i = sum_k c_ik
+      G     = X^T D,  grad_b = sum_i D_i,   D_ik = N_i softmax(z_i)_k - c_ik
+* Threads: a static partition of the rows (partition_rows), one gradient
+  buffer (n_features x K) per thread, merged in thread order; the result
+  depends on n_threads only, never on scheduling. No OpenMP float reductions.
+  The GIL is released; scratch per thread is O(n_features x K) plus a block of
+  at most 256 x K scores; nothing the size of X.
+"""
+
+import numpy as np
+
+from cython.parallel cimport prange
+from libc.math cimport exp, log
+from libc.string cimport memset
+
+from fastlogit._kernels cimport floating, index_t
+from fastlogit._rows cimport LAYOUT_CSR, block_rows, merge_thread_buffers, partition_rows
+from fastlogit._rows_multi cimport xtdk_block, zk_block
+
+
+cdef enum:
+    SCORES_RAW = 0
+    SCORES_PROBA = 1
+    SCORES_LOG_PROBA = 2
+
+
+cdef inline double softmax_point(double *z, const double *c, Py_ssize_t K) noexcept nogil:
+    """Loss N logsumexp(z) - sum_k c_k z_k of one row; overwrites z with D = N softmax(z) - c.
+
+    Stability: with m = max_k z_k every exp has a non-positive argument (no
+    overflow) and the largest term is exactly 1, so s = sum_k exp(z_k - m)
+    lies in [1, K] and log(s) is well conditioned. The loss is summed as
+    sum_k c_k [(m - z_k) + log(s)], every term >= 0, rather than as the
+    difference N lse - sum c_k z_k of two large numbers: a row whose counts
+    fall on its top class then costs c log(s) with no cancellation, however
+    large the scores.
+    """
+    cdef Py_ssize_t k
+    cdef double m = z[0], s = 0.0, n = 0.0, loss = 0.0, logs, inv
+    for k in range(1, K):
+        if z[k] > m:
+            m = z[k]
+    for k in range(K):
+        n += c[k]
+    if n == 0.0:  # a row without counts contributes nothing
+        for k in range(K):
+            z[k] = -c[k]
+        return 0.0
+    for k in range(K):
+        s += exp(z[k] - m)
+    logs = log(s)
+    inv = n / s
+    for k in range(K):
+        loss += c[k] * ((m - z[k]) + logs)
+        z[k] = inv * exp(z[k] - m) - c[k]
+    return loss
+
+
+cdef inline void softmax_transform(double *z, Py_ssize_t K, int transform) noexcept nogil:
+    """z <- softmax(z) or log softmax(z), stably (the same max shift as above)."""
+    cdef Py_ssize_t k
+    cdef double m = z[0], s = 0.0, logs
+    for k in range(1, K):
+        if z[k] > m:
+            m = z[k]
+    for k in range(K):
+        s += exp(z[k] - m)
+    if transform == SCORES_PROBA:
+        s = 1.0 / s
+        for k in range(K):
+            z[k] = exp(z[k] - m) * s
+    else:
+        logs = log(s)
+        for k in range(K):
+            z[k] = (z[k] - m) - logs
+
+
+cdef void _softmax_range(
+    int layout, const floating *values, const index_t *indices, const index_t *indptr,
+    Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t K, Py_ssize_t r0, Py_ssize_t r1,
+    Py_ssize_t blk, const double *counts, const double *offset, const double *W,
+    const double *b, double *G, double *Z, double *out,
+) noexcept nogil:
+    """One thread's rows [r0, r1), in blocks: out = (loss, grad_b[0..K)), G += X^T D."""
+    cdef Py_ssize_t i0 = r0, i1, i, k
+    cdef double loss = 0.0, block_loss
+    memset(G, 0, p * K * sizeof(double))
+    memset(out, 0, (K + 1) * sizeof(double))
+    while i0 < r1:
+        i1 = i0 + blk if i0 + blk < r1 else r1
+        zk_block(layout, values, indices, indptr, n_rows, p, i0, i1, K, W, b, offset, Z)
+        # per-block partial sums added to the thread's totals: a two-level sum
+        block_loss = 0.0
+        for i in range(i1 - i0):
+            block_loss += softmax_point(Z + i * K, counts + (i0 + i) * K, K)
+            for k in range(K):
+                out[1 + k] += Z[i * K + k]
+        loss += block_loss
+        xtdk_block(layout, values, indices, indptr, n_rows, p, i0, i1, K, Z, G)
+        i0 = i1
+    out[0] = loss
+
+
+def _threads_for(int n_threads, Py_ssize_t n_rows):
+    cdef int T = n_threads if n_threads < n_rows else (<int> n_rows if n_rows > 0 else 1)
+    return T if T >= 1 else 1
+
+
+def softmax_loss_grad(
+    int layout, const floating[::1] values, const index_t[::1] indices,
+    const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features, Py_ssize_t K,
+    const double[::1] counts, const double[::1] offset, const double[::1] coef,
+    const double[::1] intercept, double[::1] grad_out, double[::1] grad_intercept_out,
+    int n_threads,
+):
+    """Multinomial loss and gradient in one pass over the rows.
+
+    Returns the loss sum_i [N_i logsumexp(z_i) - c_i . z_i]; writes X^T D
+    (n_features x K, feature-major) into grad_out and sum_i D_i into
+    grad_intercept_out, D_ik = N_i softmax(z_i)_k - c_ik.
+    """
+    cdef Py_ssize_t p = n_features
+    cdef int T = _threads_for(n_threads, n_rows)
+    cdef Py_ssize_t blk = block_rows(layout, n_rows, p, values.shape[0],
+                                     sizeof(floating), sizeof(index_t))
+    cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
+    # every per-thread buffer gets at least one element so that &buf[0] is valid
+    cdef double[::1] gbuf = np.empty(max((T - 1) * p * K, 1), dtype=np.float64)
+    cdef double[::1] g0 = np.empty(max(p * K, 1), dtype=np.float64)
+    cdef double[:, ::1] zbuf = np.empty((T, blk * K), dtype=np.float64)
+    cdef double[:, ::1] sums = np.zeros((T, K + 1), dtype=np.float64)
+    cdef const double *off = &offset[0] if offset is not None else NULL
+    cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
+    cdef const double *W = &coef[0] if p > 0 else NULL
+    cdef int t
+    cdef Py_ssize_t k
+    cdef double *g
+    cdef double loss = 0.0, s
+
+    if n_rows == 0:
+        grad_out[:] = 0.0
+        grad_intercept_out[:] = 0.0
+        return 0.0
+    with nogil:
+        partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
+                       n_rows, T, &bounds[0])
+        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+            g = &g0[0] if t == 0 else &gbuf[(t - 1) * p * K]
+            _softmax_range(layout, vals, &indices[0], &indptr[0], n_rows, p, K,
+                           bounds[t], bounds[t + 1], blk, &counts[0], off, W, &intercept[0],
+                           g, &zbuf[t, 0], &sums[t, 0])
+        merge_thread_buffers(&g0[0], &gbuf[0], T - 1, p * K, T)
+        for t in range(T):
+            loss += sums[t, 0]
+        for k in range(K):
+            s = 0.0
+            for t in range(T):
+                s = s + sums[t, 1 + k]
+            grad_intercept_out[k] = s
+    if p > 0:
+        grad_out[:] = g0[:p * K]
+    return loss
+
+
+def softmax_scores(
+    int layout, const floating[::1] values, const index_t[::1] indices,
+    const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features, Py_ssize_t K,
+    const double[::1] coef, const double[::1] intercept, const double[::1] offset,
+    double[::1] out, int transform, int n_threads,
+):
+    """out[i, k] = z_ik (transform 0), softmax(z_i)_k (1) or log softmax(z_i)_k (2).
+
+    The same row loops as the loss; out is a flat n_rows x K C-ordered array.
+    """
+    cdef Py_ssize_t p = n_features
+    cdef int T = _threads_for(n_threads, n_rows)
+    cdef Py_ssize_t blk = block_rows(layout, n_rows, p, values.shape[0],
+                                     sizeof(floating), sizeof(index_t))
+    cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
+    cdef const double *off = &offset[0] if offset is not None else NULL
+    cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
+    cdef const double *W = &coef[0] if p > 0 else NULL
+    cdef int t
+    cdef Py_ssize_t i0, i1, i
+    if n_rows == 0:
+        return
+    with nogil:
+        partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
+                       n_rows, T, &bounds[0])
+        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+            i0 = bounds[t]
+            while i0 < bounds[t + 1]:
+                i1 = i0 + blk if i0 + blk < bounds[t + 1] else bounds[t + 1]
+                zk_block(layout, vals, &indices[0], &indptr[0], n_rows, p, i0, i1, K,
+                         W, &intercept[0], off, &out[i0 * K])
+                if transform != SCORES_RAW:
+                    for i in range(i0, i1):
+                        softmax_transform(&out[i * K], K, transform)
+                i0 = i1
