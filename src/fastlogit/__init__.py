@@ -8,6 +8,8 @@ array([0.726, 0.274])
 
 from fastlogit._fit import fit
 from fastlogit._kernels import log1pexp, log_sigmoid, sigmoid
+from fastlogit._multinomial import fit_multinomial
+from fastlogit._multinomial_result import MultinomialResult
 from fastlogit._result import LogitResult
 from fastlogit._solvers import ConvergenceWarning, IterationInfo
 from fastlogit._version import __version__
@@ -16,8 +18,10 @@ __all__ = [
     "ConvergenceWarning",
     "IterationInfo",
     "LogitResult",
+    "MultinomialResult",
     "__version__",
     "fit",
+    "fit_multinomial",
     "log1pexp",
     "log_sigmoid",
     "sigmoid",

@@ -7,8 +7,10 @@ Contract (as _kernels.pyx; _validate.py and _softmax_objective.py guarantee it)
 * The design is (layout, values, indices, indptr, n_rows, n_features), exactly
   as for the binomial kernels (dense C, dense F, CSR int32/int64; float32/64).
 * K >= 1 classes. Every per-row array with K entries is a flat float64
-  C-ordered n_rows x K array: counts c_ik (sample weights already folded in:
-  the loss is linear in c), offset o_ik (or None), scores out.
+  C-ordered n_rows x K array: counts c_ik, offset o_ik (or None), scores out.
+  Targets come either as counts or as one class index per row (labels, intp
+  in [0, K)); an optional per-row weight s_i multiplies the row's counts
+  (the loss is linear in them), so c_ik below means s_i c_ik.
 * Coefficients and their gradient are *feature-major*: W[j * K + k], shape
   n_features x K (see _rows_multi.pxd for why); intercepts b[k].
 * z_ik = o_ik + b_k + x_i . W[:, k] is a raw score. The kernels return
@@ -39,8 +41,13 @@ cdef enum:
     SCORES_LOG_PROBA = 2
 
 
-cdef inline double softmax_point(double *z, const double *c, Py_ssize_t K) noexcept nogil:
+cdef inline double softmax_point(
+    double *z, const double *c, Py_ssize_t label, double w, Py_ssize_t K,
+) noexcept nogil:
     """Loss N logsumexp(z) - sum_k c_k z_k of one row; overwrites z with D = N softmax(z) - c.
+
+    The row's counts are w * c[0:K] when c is not NULL, else w on class
+    `label` (one label per row: the one-hot counts are never materialised).
 
     Stability: with m = max_k z_k every exp has a non-positive argument (no
     overflow) and the largest term is exactly 1, so s = sum_k exp(z_k - m)
@@ -55,19 +62,29 @@ cdef inline double softmax_point(double *z, const double *c, Py_ssize_t K) noexc
     for k in range(1, K):
         if z[k] > m:
             m = z[k]
-    for k in range(K):
-        n += c[k]
-    if n == 0.0:  # a row without counts contributes nothing
+    if c != NULL:
         for k in range(K):
-            z[k] = -c[k]
+            n += c[k]
+        n *= w
+    else:
+        n = w
+    if n == 0.0:  # a row without counts (or weight) contributes nothing
+        for k in range(K):
+            z[k] = -w * c[k] if c != NULL else 0.0
         return 0.0
     for k in range(K):
         s += exp(z[k] - m)
     logs = log(s)
     inv = n / s
+    if c != NULL:
+        for k in range(K):
+            loss += c[k] * ((m - z[k]) + logs)
+            z[k] = inv * exp(z[k] - m) - w * c[k]
+        return w * loss
+    loss = w * ((m - z[label]) + logs)
     for k in range(K):
-        loss += c[k] * ((m - z[k]) + logs)
-        z[k] = inv * exp(z[k] - m) - c[k]
+        z[k] = inv * exp(z[k] - m)
+    z[label] -= w
     return loss
 
 
@@ -93,8 +110,8 @@ cdef inline void softmax_transform(double *z, Py_ssize_t K, int transform) noexc
 cdef void _softmax_range(
     int layout, const floating *values, const index_t *indices, const index_t *indptr,
     Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t K, Py_ssize_t r0, Py_ssize_t r1,
-    Py_ssize_t blk, const double *counts, const double *offset, const double *W,
-    const double *b, double *G, double *Z, double *out,
+    Py_ssize_t blk, const double *counts, const Py_ssize_t *labels, const double *weights,
+    const double *offset, const double *W, const double *b, double *G, double *Z, double *out,
 ) noexcept nogil:
     """One thread's rows [r0, r1), in blocks: out = (loss, grad_b[0..K)), G += X^T D."""
     cdef Py_ssize_t i0 = r0, i1, i, k
@@ -107,7 +124,12 @@ cdef void _softmax_range(
         # per-block partial sums added to the thread's totals: a two-level sum
         block_loss = 0.0
         for i in range(i1 - i0):
-            block_loss += softmax_point(Z + i * K, counts + (i0 + i) * K, K)
+            block_loss += softmax_point(
+                Z + i * K,
+                counts + (i0 + i) * K if counts != NULL else NULL,
+                labels[i0 + i] if labels != NULL else 0,
+                weights[i0 + i] if weights != NULL else 1.0,
+                K)
             for k in range(K):
                 out[1 + k] += Z[i * K + k]
         loss += block_loss
@@ -124,11 +146,15 @@ def _threads_for(int n_threads, Py_ssize_t n_rows):
 def softmax_loss_grad(
     int layout, const floating[::1] values, const index_t[::1] indices,
     const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features, Py_ssize_t K,
-    const double[::1] counts, const double[::1] offset, const double[::1] coef,
-    const double[::1] intercept, double[::1] grad_out, double[::1] grad_intercept_out,
-    int n_threads,
+    const double[::1] counts, const Py_ssize_t[::1] labels, const double[::1] weights,
+    const double[::1] offset, const double[::1] coef, const double[::1] intercept,
+    double[::1] grad_out, double[::1] grad_intercept_out, int n_threads,
 ):
     """Multinomial loss and gradient in one pass over the rows.
+
+    The targets are either counts (flat n_rows x K) or labels (class index in
+    [0, K) per row; counts must then be None); weights (per row, or None)
+    multiply the row's counts.
 
     Returns the loss sum_i [N_i logsumexp(z_i) - c_i . z_i]; writes X^T D
     (n_features x K, feature-major) into grad_out and sum_i D_i into
@@ -147,11 +173,16 @@ def softmax_loss_grad(
     cdef const double *off = &offset[0] if offset is not None else NULL
     cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
     cdef const double *W = &coef[0] if p > 0 else NULL
+    cdef const double *cnt = &counts[0] if counts is not None else NULL
+    cdef const Py_ssize_t *lab = &labels[0] if labels is not None else NULL
+    cdef const double *wts = &weights[0] if weights is not None else NULL
     cdef int t
     cdef Py_ssize_t k
     cdef double *g
     cdef double loss = 0.0, s
 
+    if (cnt == NULL) == (lab == NULL):
+        raise ValueError("give exactly one of counts and labels")
     if n_rows == 0:
         grad_out[:] = 0.0
         grad_intercept_out[:] = 0.0
@@ -162,7 +193,7 @@ def softmax_loss_grad(
         for t in prange(T, schedule="static", chunksize=1, num_threads=T):
             g = &g0[0] if t == 0 else &gbuf[(t - 1) * p * K]
             _softmax_range(layout, vals, &indices[0], &indptr[0], n_rows, p, K,
-                           bounds[t], bounds[t + 1], blk, &counts[0], off, W, &intercept[0],
+                           bounds[t], bounds[t + 1], blk, cnt, lab, wts, off, W, &intercept[0],
                            g, &zbuf[t, 0], &sums[t, 0])
         merge_thread_buffers(&g0[0], &gbuf[0], T - 1, p * K, T)
         for t in range(T):
