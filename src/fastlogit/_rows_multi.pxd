@@ -10,12 +10,15 @@
 # the CSR gather/scatter cheap, and it keeps the dense loops unit-stride in k.
 #
 # Layouts, offsets and thread partitions are exactly those of _rows.pxd
-# (LAYOUT_C / LAYOUT_F / LAYOUT_CSR, block_rows, partition_rows).
+# (LAYOUT_C / LAYOUT_F / LAYOUT_CSR, partition_rows). CSR rows are handled
+# by the loops below; dense blocks by BLAS (see "Dense rows").
 # offset, when not NULL, is an n_rows x K C-ordered array.
 # Every sum is accumulated in double, for float32 values too.
 
+from scipy.linalg.cython_blas cimport dgemm
+
 from fastlogit._kernels cimport floating, index_t
-from fastlogit._rows cimport LAYOUT_C, LAYOUT_CSR
+from fastlogit._rows cimport LAYOUT_C, LAYOUT_CSR, block_rows
 
 
 cdef inline void init_scores(
@@ -62,119 +65,121 @@ cdef inline void xtdk_rows_csr(
             axpy_k(data[jj], D + (i - i0) * K, G + indices[jj] * K, K)
 
 
-cdef inline void zk_rows_dense_c(
-    const floating *X, Py_ssize_t p, Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t K,
+# ---------------------------------------------------------------------------
+# Dense rows: a block of rows times W is a small matrix product, which BLAS
+# (scipy's, through cython_blas) does several times faster than any loop we
+# could write portably (it dispatches to the CPU's widest vector units at run
+# time; our own code is built for the baseline ISA). A block of float64 X is
+# handed to dgemm in place, C or F order (F blocks are strided submatrices
+# with leading dimension n_rows); float32 blocks are first widened into a
+# per-thread double scratch of block x n_features, so that every product is
+# accumulated in double. Blocks are kept below OpenBLAS's threading threshold
+# (block_rows_multi) so that each call runs on the calling thread only.
+
+cdef enum:
+    GEMM_MAX_WORK = 262144   # m * n * k below which OpenBLAS's gemm stays single-threaded
+    MAX_BLOCK_DENSE = 1024
+    INT32_MAX = 2147483647
+
+
+cdef inline Py_ssize_t block_rows_multi(
+    int layout, Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t nnz, Py_ssize_t itemsize,
+    Py_ssize_t idxsize, Py_ssize_t K,
+) noexcept nogil:
+    """Rows per block: as block_rows for CSR; for dense X as many as one
+    single-threaded gemm of (block x p) by (p x K) takes (at least 8)."""
+    cdef Py_ssize_t blk
+    if layout == LAYOUT_CSR:
+        return block_rows(layout, n_rows, p, nnz, itemsize, idxsize)
+    blk = GEMM_MAX_WORK // ((p if p > 0 else 1) * K)
+    if blk > MAX_BLOCK_DENSE:
+        blk = MAX_BLOCK_DENSE
+    if blk < 8:
+        blk = 8
+    return blk
+
+
+cdef inline const double *dense_block(
+    int layout, const floating *X, Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t i0,
+    Py_ssize_t i1, double *scratch, int *ld, bint *col_major,
+) noexcept nogil:
+    """Rows [i0, i1) of dense X as float64 for dgemm: in place for float64, else
+    widened into scratch (C order). Sets the leading dimension and the order."""
+    cdef Py_ssize_t i, j, m = i1 - i0
+    if floating is double:
+        if layout == LAYOUT_C:
+            ld[0] = <int> (p if p > 0 else 1)
+            col_major[0] = False
+            return X + i0 * p
+        if n_rows <= INT32_MAX:
+            ld[0] = <int> n_rows
+            col_major[0] = True
+            return X + i0
+    if layout == LAYOUT_C:
+        for i in range(m * p):
+            scratch[i] = X[i0 * p + i]
+    else:
+        for i in range(m):
+            for j in range(p):
+                scratch[i * p + j] = X[(i0 + i) + j * n_rows]
+    ld[0] = <int> (p if p > 0 else 1)
+    col_major[0] = False
+    return scratch
+
+
+cdef inline void zk_dense(
+    const double *Xb, int ld, bint col_major, Py_ssize_t m, Py_ssize_t p, Py_ssize_t K,
     const double *W, double *Z,
 ) noexcept nogil:
-    # Two rows at a time: each K-vector of W read from cache serves both rows.
-    cdef Py_ssize_t i = i0, j, k
-    cdef const floating *x0
-    cdef const floating *x1
-    cdef double *z0
-    cdef double *z1
-    cdef const double *wj
-    cdef double a0, a1
-    while i + 2 <= i1:
-        x0 = X + i * p
-        x1 = x0 + p
-        z0 = Z + (i - i0) * K
-        z1 = z0 + K
-        for j in range(p):
-            a0 = x0[j]
-            a1 = x1[j]
-            wj = W + j * K
-            for k in range(K):
-                z0[k] += a0 * wj[k]
-                z1[k] += a1 * wj[k]
-        i += 2
-    if i < i1:
-        x0 = X + i * p
-        z0 = Z + (i - i0) * K
-        for j in range(p):
-            axpy_k(x0[j], W + j * K, z0, K)
+    """Z (m x K, C order) += X_blk W. In BLAS's column-major terms Z^T = W^T X_blk^T,
+    W^T being W (p x K, C order) read as K x p column-major."""
+    cdef int mm = <int> K, nn = <int> m, kk = <int> p, ldw = <int> K, ldz = <int> K
+    cdef double one = 1.0
+    cdef char *tb = b"T" if col_major else b"N"
+    if m == 0 or p == 0:
+        return
+    dgemm(b"N", tb, &mm, &nn, &kk, &one, <double *> W, &ldw, <double *> Xb, &ld, &one,
+          Z, &ldz)
 
 
-cdef inline void xtdk_rows_dense_c(
-    const floating *X, Py_ssize_t p, Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t K,
+cdef inline void xtdk_dense(
+    const double *Xb, int ld, bint col_major, Py_ssize_t m, Py_ssize_t p, Py_ssize_t K,
     const double *D, double *G,
 ) noexcept nogil:
-    # Two rows at a time: each K-vector of G is loaded and stored once per pair.
-    cdef Py_ssize_t i = i0, j, k
-    cdef const floating *x0
-    cdef const floating *x1
-    cdef const double *d0
-    cdef const double *d1
-    cdef double *gj
-    cdef double a0, a1
-    while i + 2 <= i1:
-        x0 = X + i * p
-        x1 = x0 + p
-        d0 = D + (i - i0) * K
-        d1 = d0 + K
-        for j in range(p):
-            a0 = x0[j]
-            a1 = x1[j]
-            gj = G + j * K
-            for k in range(K):
-                gj[k] += a0 * d0[k] + a1 * d1[k]
-        i += 2
-    if i < i1:
-        x0 = X + i * p
-        d0 = D + (i - i0) * K
-        for j in range(p):
-            axpy_k(x0[j], d0, G + j * K, K)
-
-
-cdef inline void zk_rows_dense_f(
-    const floating *X, Py_ssize_t ld, Py_ssize_t p, Py_ssize_t i0, Py_ssize_t i1,
-    Py_ssize_t K, const double *W, double *Z,
-) noexcept nogil:
-    # Column-wise: the segment [i0, i1) of column j is contiguous; the block
-    # is small enough (block_rows) to stay in cache for the backward half.
-    cdef Py_ssize_t i, j
-    cdef const floating *col
-    for j in range(p):
-        col = X + j * ld + i0
-        for i in range(i1 - i0):
-            axpy_k(col[i], W + j * K, Z + i * K, K)
-
-
-cdef inline void xtdk_rows_dense_f(
-    const floating *X, Py_ssize_t ld, Py_ssize_t p, Py_ssize_t i0, Py_ssize_t i1,
-    Py_ssize_t K, const double *D, double *G,
-) noexcept nogil:
-    cdef Py_ssize_t i, j
-    cdef const floating *col
-    for j in range(p):
-        col = X + j * ld + i0
-        for i in range(i1 - i0):
-            axpy_k(col[i], D + i * K, G + j * K, K)
+    """G (p x K, C order) += X_blk^T D, i.e. G^T += D^T X_blk in column-major terms."""
+    cdef int mm = <int> K, nn = <int> p, kk = <int> m, ldd = <int> K, ldg = <int> K
+    cdef double one = 1.0
+    cdef char *tb = b"N" if col_major else b"T"
+    if m == 0 or p == 0:
+        return
+    dgemm(b"N", tb, &mm, &nn, &kk, &one, <double *> D, &ldd, <double *> Xb, &ld, &one,
+          G, &ldg)
 
 
 cdef inline void zk_block(
     int layout, const floating *values, const index_t *indices, const index_t *indptr,
     Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t K,
     const double *W, const double *b, const double *offset, double *Z,
+    const double *Xb, int ld, bint col_major,
 ) noexcept nogil:
-    """Z[i - i0, k] = offset[i, k] + b[k] + x_i . W[:, k] for the rows i0 <= i < i1."""
+    """Z[i - i0, k] = offset[i, k] + b[k] + x_i . W[:, k] for the rows i0 <= i < i1.
+
+    Dense layouts read the block from (Xb, ld, col_major), set by dense_block.
+    """
     init_scores(i0, i1, K, b, offset, Z)
     if layout == LAYOUT_CSR:
         zk_rows_csr(values, indices, indptr, i0, i1, K, W, Z)
-    elif layout == LAYOUT_C:
-        zk_rows_dense_c(values, p, i0, i1, K, W, Z)
     else:
-        zk_rows_dense_f(values, n_rows, p, i0, i1, K, W, Z)
+        zk_dense(Xb, ld, col_major, i1 - i0, p, K, W, Z)
 
 
 cdef inline void xtdk_block(
     int layout, const floating *values, const index_t *indices, const index_t *indptr,
     Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t K,
-    const double *D, double *G,
+    const double *D, double *G, const double *Xb, int ld, bint col_major,
 ) noexcept nogil:
     """G[j, k] += sum_{i0 <= i < i1} x_ij D[i - i0, k]."""
     if layout == LAYOUT_CSR:
         xtdk_rows_csr(values, indices, indptr, i0, i1, K, D, G)
-    elif layout == LAYOUT_C:
-        xtdk_rows_dense_c(values, p, i0, i1, K, D, G)
     else:
-        xtdk_rows_dense_f(values, n_rows, p, i0, i1, K, D, G)
+        xtdk_dense(Xb, ld, col_major, i1 - i0, p, K, D, G)

@@ -31,8 +31,8 @@ from libc.math cimport exp, log
 from libc.string cimport memset
 
 from fastlogit._kernels cimport floating, index_t
-from fastlogit._rows cimport LAYOUT_CSR, block_rows, merge_thread_buffers, partition_rows
-from fastlogit._rows_multi cimport xtdk_block, zk_block
+from fastlogit._rows cimport LAYOUT_CSR, merge_thread_buffers, partition_rows
+from fastlogit._rows_multi cimport block_rows_multi, dense_block, xtdk_block, zk_block
 
 
 cdef enum:
@@ -72,20 +72,25 @@ cdef inline double softmax_point(
         for k in range(K):
             z[k] = -w * c[k] if c != NULL else 0.0
         return 0.0
-    for k in range(K):
-        s += exp(z[k] - m)
+    if c != NULL:
+        for k in range(K):
+            loss += c[k] * (m - z[k])
+    else:
+        loss = m - z[label]
+    for k in range(K):  # one exp per class: z now holds exp(z_k - m)
+        z[k] = exp(z[k] - m)
+        s += z[k]
     logs = log(s)
     inv = n / s
     if c != NULL:
         for k in range(K):
-            loss += c[k] * ((m - z[k]) + logs)
-            z[k] = inv * exp(z[k] - m) - w * c[k]
+            loss += c[k] * logs
+            z[k] = inv * z[k] - w * c[k]
         return w * loss
-    loss = w * ((m - z[label]) + logs)
     for k in range(K):
-        z[k] = inv * exp(z[k] - m)
+        z[k] = inv * z[k]
     z[label] -= w
-    return loss
+    return w * (loss + logs)
 
 
 cdef inline void softmax_transform(double *z, Py_ssize_t K, int transform) noexcept nogil:
@@ -111,16 +116,23 @@ cdef void _softmax_range(
     int layout, const floating *values, const index_t *indices, const index_t *indptr,
     Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t K, Py_ssize_t r0, Py_ssize_t r1,
     Py_ssize_t blk, const double *counts, const Py_ssize_t *labels, const double *weights,
-    const double *offset, const double *W, const double *b, double *G, double *Z, double *out,
+    const double *offset, const double *W, const double *b, double *G, double *Z,
+    double *scratch, double *out,
 ) noexcept nogil:
     """One thread's rows [r0, r1), in blocks: out = (loss, grad_b[0..K)), G += X^T D."""
     cdef Py_ssize_t i0 = r0, i1, i, k
     cdef double loss = 0.0, block_loss
+    cdef const double *Xb = NULL
+    cdef int ld = 1
+    cdef bint col_major = False
     memset(G, 0, p * K * sizeof(double))
     memset(out, 0, (K + 1) * sizeof(double))
     while i0 < r1:
         i1 = i0 + blk if i0 + blk < r1 else r1
-        zk_block(layout, values, indices, indptr, n_rows, p, i0, i1, K, W, b, offset, Z)
+        if layout != LAYOUT_CSR:
+            Xb = dense_block(layout, values, n_rows, p, i0, i1, scratch, &ld, &col_major)
+        zk_block(layout, values, indices, indptr, n_rows, p, i0, i1, K, W, b, offset, Z,
+                 Xb, ld, col_major)
         # per-block partial sums added to the thread's totals: a two-level sum
         block_loss = 0.0
         for i in range(i1 - i0):
@@ -133,9 +145,17 @@ cdef void _softmax_range(
             for k in range(K):
                 out[1 + k] += Z[i * K + k]
         loss += block_loss
-        xtdk_block(layout, values, indices, indptr, n_rows, p, i0, i1, K, Z, G)
+        xtdk_block(layout, values, indices, indptr, n_rows, p, i0, i1, K, Z, G, Xb, ld, col_major)
         i0 = i1
     out[0] = loss
+
+
+def _dense_scratch(int layout, bint narrow, int T, Py_ssize_t blk, Py_ssize_t p):
+    """Per-thread block x n_features double scratch, needed only to widen float32 blocks
+    (and F-ordered blocks too tall for BLAS's int leading dimension)."""
+    if layout != LAYOUT_CSR and (narrow or layout == 1):
+        return np.empty((T, max(blk * p, 1)), dtype=np.float64)
+    return np.empty((T, 1), dtype=np.float64)
 
 
 def _threads_for(int n_threads, Py_ssize_t n_rows):
@@ -162,9 +182,10 @@ def softmax_loss_grad(
     """
     cdef Py_ssize_t p = n_features
     cdef int T = _threads_for(n_threads, n_rows)
-    cdef Py_ssize_t blk = block_rows(layout, n_rows, p, values.shape[0],
-                                     sizeof(floating), sizeof(index_t))
+    cdef Py_ssize_t blk = block_rows_multi(layout, n_rows, p, values.shape[0],
+                                           sizeof(floating), sizeof(index_t), K)
     cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
+    cdef double[:, ::1] scratch = _dense_scratch(layout, floating is float, T, blk, p)
     # every per-thread buffer gets at least one element so that &buf[0] is valid
     cdef double[::1] gbuf = np.empty(max((T - 1) * p * K, 1), dtype=np.float64)
     cdef double[::1] g0 = np.empty(max(p * K, 1), dtype=np.float64)
@@ -194,7 +215,7 @@ def softmax_loss_grad(
             g = &g0[0] if t == 0 else &gbuf[(t - 1) * p * K]
             _softmax_range(layout, vals, &indices[0], &indptr[0], n_rows, p, K,
                            bounds[t], bounds[t + 1], blk, cnt, lab, wts, off, W, &intercept[0],
-                           g, &zbuf[t, 0], &sums[t, 0])
+                           g, &zbuf[t, 0], &scratch[t, 0], &sums[t, 0])
         merge_thread_buffers(&g0[0], &gbuf[0], T - 1, p * K, T)
         for t in range(T):
             loss += sums[t, 0]
@@ -220,13 +241,16 @@ def softmax_scores(
     """
     cdef Py_ssize_t p = n_features
     cdef int T = _threads_for(n_threads, n_rows)
-    cdef Py_ssize_t blk = block_rows(layout, n_rows, p, values.shape[0],
-                                     sizeof(floating), sizeof(index_t))
+    cdef Py_ssize_t blk = block_rows_multi(layout, n_rows, p, values.shape[0],
+                                           sizeof(floating), sizeof(index_t), K)
     cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
+    cdef double[:, ::1] scratch = _dense_scratch(layout, floating is float, T, blk, p)
     cdef const double *off = &offset[0] if offset is not None else NULL
     cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
     cdef const double *W = &coef[0] if p > 0 else NULL
-    cdef int t
+    cdef int t, ld = 1
+    cdef bint col_major = False
+    cdef const double *Xb = NULL
     cdef Py_ssize_t i0, i1, i
     if n_rows == 0:
         return
@@ -237,8 +261,11 @@ def softmax_scores(
             i0 = bounds[t]
             while i0 < bounds[t + 1]:
                 i1 = i0 + blk if i0 + blk < bounds[t + 1] else bounds[t + 1]
+                if layout != LAYOUT_CSR:
+                    Xb = dense_block(layout, vals, n_rows, p, i0, i1, &scratch[t, 0], &ld,
+                                     &col_major)
                 zk_block(layout, vals, &indices[0], &indptr[0], n_rows, p, i0, i1, K,
-                         W, &intercept[0], off, &out[i0 * K])
+                         W, &intercept[0], off, &out[i0 * K], Xb, ld, col_major)
                 if transform != SCORES_RAW:
                     for i in range(i0, i1):
                         softmax_transform(&out[i * K], K, transform)
