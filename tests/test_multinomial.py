@@ -254,8 +254,10 @@ def test_one_thread_equals_two():
     one = fastlogit.fit_multinomial(X, y=y, lam=1.0, threads=1, **TIGHT)
     two = fastlogit.fit_multinomial(X, y=y, lam=1.0, threads=2, **TIGHT)
     again = fastlogit.fit_multinomial(X, y=y, lam=1.0, threads=2, **TIGHT)
-    # the kernels agree to rounding; the solver paths then differ at the solver's accuracy
-    np.testing.assert_allclose(one.coef, two.coef, rtol=1e-7, atol=1e-8)
+    # the kernels agree to rounding (tested above); the solver paths then part at the
+    # solver's own accuracy, which is where the coefficients may differ
+    assert one.objective == pytest.approx(two.objective, rel=1e-12)
+    np.testing.assert_allclose(one.coef, two.coef, rtol=1e-6, atol=1e-6)
     assert np.array_equal(two.coef, again.coef)  # bitwise reproducible
 
 
