@@ -6,6 +6,7 @@
 array([0.726, 0.274])
 """
 
+from fastlogit._aggregate import Aggregated, aggregate
 from fastlogit._fit import fit
 from fastlogit._kernels import log1pexp, log_sigmoid, sigmoid
 from fastlogit._multinomial import fit_multinomial
@@ -15,11 +16,13 @@ from fastlogit._solvers import ConvergenceWarning, IterationInfo
 from fastlogit._version import __version__
 
 __all__ = [
+    "Aggregated",
     "ConvergenceWarning",
     "IterationInfo",
     "LogitResult",
     "MultinomialResult",
     "__version__",
+    "aggregate",
     "fit",
     "fit_multinomial",
     "log1pexp",
