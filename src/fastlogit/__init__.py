@@ -17,8 +17,10 @@ from fastlogit._version import __version__
 
 __all__ = [
     "Aggregated",
+    "BinomialRegressor",
     "ConvergenceWarning",
     "IterationInfo",
+    "LogisticRegression",
     "LogitResult",
     "MultinomialResult",
     "__version__",
@@ -29,3 +31,14 @@ __all__ = [
     "log_sigmoid",
     "sigmoid",
 ]
+
+_SKLEARN_ESTIMATORS = ("BinomialRegressor", "LogisticRegression")
+
+
+def __getattr__(name):
+    """Load the scikit-learn estimators on first use (scikit-learn is optional)."""
+    if name in _SKLEARN_ESTIMATORS:
+        from fastlogit import sklearn as _sklearn
+
+        return getattr(_sklearn, name)
+    raise AttributeError(f"module 'fastlogit' has no attribute {name!r}")
