@@ -56,8 +56,11 @@ class _UnitIntervalTargets(BinomialRegressor):
 
     def fit(self, X, y, sample_weight=None):
         y = None if y is None else np.asarray(y)
-        if y is not None and y.dtype.kind in "biuf":  # anything else: let fit refuse it
-            y = y.astype(np.float64)
+        if y is not None and y.dtype.kind != "c":  # complex: let fit refuse it
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError):
+                pass  # not numbers: let fit refuse it
             # a fixed map (weights = repetitions still holds); NaN/inf stay invalid
             y = np.where(np.isfinite(y), 1.0 / (1.0 + np.exp(-y / 10.0)), y)
         return super().fit(X, y, sample_weight)
