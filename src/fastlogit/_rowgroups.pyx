@@ -12,9 +12,11 @@ Contract
   caller then canonicalises a copy (sum_duplicates) and calls again.
 * Pass 1 (threads, GIL released): a 64-bit hash per row, the wrapping sum of
   a mixed hash of each nonzero entry, so it does not depend on entry order.
-* Pass 2 (one thread): open addressing over those hashes; rows whose hashes
-  collide are compared exactly, so a hash collision can never merge two
-  different rows. Groups are numbered in order of first appearance.
+* Pass 2 (one thread): open addressing over those hashes (each slot keeps the
+  hash beside the group, so a probe is one memory access, and the slots of
+  rows a little ahead are prefetched); rows whose hashes match are compared
+  exactly, so a hash collision can never merge two different rows. Groups
+  are numbered in order of first appearance.
 Memory: O(n_rows) (hashes, the table, the result) plus O(n_features) scratch
 for comparing sparse rows; X is never copied or densified.
 """
@@ -27,6 +29,30 @@ from libc.string cimport memcpy
 
 from fastlogit._kernels cimport floating, index_t
 from fastlogit._rows cimport LAYOUT_C, LAYOUT_CSR
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FL_PREFETCH(p) __builtin_prefetch((const void *)(p))
+    #else
+    #define FL_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void FL_PREFETCH(const void *p) noexcept nogil
+
+# Pass 2 is a chain of dependent random reads per row: its hash-table slot,
+# then (for a repeated row) the group's first row, its CSR extent, and that
+# row's entries, each a memory round trip on a table far larger than the
+# caches. A staged prefetch keeps several rows' reads in flight: the slot of
+# row i + 16, the first-row entry of row i + 8's group (its slot is cached by
+# then), the CSR extent of row i + 4's representative and the entries of row
+# i + 2's. A wrong guess (a probe past the first slot) costs nothing but the
+# prefetch.
+cdef enum:
+    AHEAD_SLOT = 16
+    AHEAD_FIRST = 8
+    AHEAD_EXTENT = 4
+    AHEAD_ENTRIES = 2
 
 
 cdef inline uint64_t mix64(uint64_t x) noexcept nogil:
@@ -121,6 +147,37 @@ cdef bint equal_rows_dense(
     return True
 
 
+cdef inline Py_ssize_t guess_first(
+    const uint64_t *table, uint64_t mask, const uint64_t *hashes, const Py_ssize_t *first,
+    Py_ssize_t i,
+) noexcept nogil:
+    """The first row of row i's group if its hash sits in its home slot, else -1."""
+    cdef Py_ssize_t slot = <Py_ssize_t> (hashes[i] & mask)
+    cdef Py_ssize_t g = <Py_ssize_t> table[2 * slot] - 1
+    if g < 0 or table[2 * slot + 1] != hashes[i]:
+        return -1
+    return first[g]
+
+
+cdef inline void prefetch_representative(
+    const uint64_t *table, uint64_t mask, const uint64_t *hashes, const Py_ssize_t *first,
+    const index_t *indptr, const floating *data, const index_t *indices, Py_ssize_t i,
+) noexcept nogil:
+    """The staged prefetches of pass 2 (see AHEAD_*) issued while at row i."""
+    cdef Py_ssize_t slot, g, r
+    slot = <Py_ssize_t> (hashes[i + AHEAD_FIRST] & mask)
+    g = <Py_ssize_t> table[2 * slot] - 1
+    if g >= 0:
+        FL_PREFETCH(&first[g])
+    r = guess_first(table, mask, hashes, first, i + AHEAD_EXTENT)
+    if r >= 0:
+        FL_PREFETCH(&indptr[r])
+    r = guess_first(table, mask, hashes, first, i + AHEAD_ENTRIES)
+    if r >= 0:
+        FL_PREFETCH(&indices[indptr[r]])
+        FL_PREFETCH(&data[indptr[r]])
+
+
 def group_rows(
     int layout, const floating[::1] values, const index_t[::1] indices,
     const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features, int n_threads,
@@ -139,11 +196,12 @@ def group_rows(
     hashes_arr = np.empty(max(n_rows, 1), dtype=np.uint64)
     inverse_arr = np.empty(n_rows, dtype=np.intp)
     first_arr = np.empty(max(n_rows, 1), dtype=np.intp)
-    table_arr = np.zeros(size, dtype=np.intp)  # group + 1; 0 = empty slot
+    # slot s: table[2s] = group + 1 (0 = empty), table[2s + 1] = that group's hash
+    table_arr = np.zeros(2 * size, dtype=np.uint64)
     cdef uint64_t[::1] hashes = hashes_arr
     cdef Py_ssize_t[::1] inverse = inverse_arr
     cdef Py_ssize_t[::1] first = first_arr
-    cdef Py_ssize_t[::1] table = table_arr
+    cdef uint64_t[::1] table = table_arr
     cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
     cdef Py_ssize_t stride = 1 if layout == LAYOUT_C else n_rows
     cdef int T = n_threads if n_threads >= 1 else 1
@@ -180,16 +238,22 @@ def group_rows(
         for i in range(p):
             stamps[0, i] = -1
         for i in range(n_rows):
+            if i + AHEAD_SLOT < n_rows:
+                FL_PREFETCH(&table[2 * <Py_ssize_t> (hashes[i + AHEAD_SLOT] & mask)])
+            if layout == LAYOUT_CSR and i + AHEAD_FIRST < n_rows:
+                prefetch_representative(&table[0], mask, &hashes[0], &first[0], &indptr[0],
+                                        vals, &indices[0], i)
             slot = <Py_ssize_t> (hashes[i] & mask)
             while True:
-                g = table[slot] - 1
+                g = <Py_ssize_t> table[2 * slot] - 1
                 if g < 0:
-                    table[slot] = n_groups + 1
+                    table[2 * slot] = <uint64_t> (n_groups + 1)
+                    table[2 * slot + 1] = hashes[i]
                     first[n_groups] = i
                     inverse[i] = n_groups
                     n_groups += 1
                     break
-                if hashes[first[g]] == hashes[i]:
+                if table[2 * slot + 1] == hashes[i]:
                     if layout == LAYOUT_CSR:
                         tag += 1
                         same = equal_rows_csr(vals, &indices[0], &indptr[0], first[g], i,
