@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
-import scipy.sparse as sp
 
 from fastlogit import _rowgroups
 from fastlogit._threads import resolve_threads
@@ -109,8 +108,8 @@ def aggregate(X: Any, y: Any, sample_weight: Any = None, *, kind: str = "auto",
     design = as_design(X, "X")
     m = design.n_rows
     s = as_sample_weight(sample_weight, m)
-    inverse, first = group_rows(design, resolve_threads(threads))
-    G = first.shape[0]
+    inverse, X_unique = group_rows(design, resolve_threads(threads))
+    G = X_unique.shape[0]
     n = np.bincount(inverse, weights=s, minlength=G).astype(np.float64)
     if kind == "auto":
         kind = "binomial" if _is_binary(y, m) else "multinomial"
@@ -121,25 +120,34 @@ def aggregate(X: Any, y: Any, sample_weight: Any = None, *, kind: str = "auto",
             i = int(np.flatnonzero((yv < 0) | (yv > 1))[0])
             raise ValueError(f"y must lie in [0, 1] for kind='binomial'; row {i} has {yv[i]:g}")
         k = np.bincount(inverse, weights=yv if s is None else s * yv, minlength=G)
-        return Aggregated(_take_rows(design, first), n, k, inverse, None)
+        return Aggregated(X_unique, n, k, inverse, None)
     classes, codes = encode_labels(y, m)
     K = classes.shape[0]
     counts = np.bincount(inverse * K + codes, weights=s, minlength=G * K).reshape(G, K)
     counts = counts.astype(np.float64, copy=False)
-    return Aggregated(_take_rows(design, first), n, counts, inverse, classes)
+    return Aggregated(X_unique, n, counts, inverse, classes)
 
 
-def group_rows(design: Any, threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """(inverse, first rows of each group) for a validated design."""
+def group_rows(design: Any, threads: int) -> tuple[np.ndarray, Any]:
+    """(inverse, the distinct rows) for a validated design."""
     out = _rowgroups.group_rows(*design.kernel_args, threads)
     if out is None:
         # a CSR row repeats a column index (scipy sums such entries): group the
         # canonical form, a copy of X with the duplicates summed
         Xc = design.matrix.copy()
         Xc.sum_duplicates()
-        out = _rowgroups.group_rows(*as_design(Xc, "X").kernel_args, threads)
-    inverse, first, _ = out
-    return inverse, first
+        design = as_design(Xc, "X")
+        out = _rowgroups.group_rows(*design.kernel_args, threads)
+    inverse, first, rep = out
+    X = design.matrix
+    if rep is None:
+        return inverse, np.ascontiguousarray(X[first])
+    # the distinct rows, gathered by the compiled pass, in the caller's sparse type
+    # and dtypes (csr_matrix or csr_array; float32/64; int32/64 indices)
+    out = type(X)(rep, shape=(first.shape[0], X.shape[1]), copy=False)
+    if out.indices.dtype != rep[1].dtype:  # scipy may shrink the index dtype: keep ours
+        out.indices, out.indptr = rep[1], rep[2]
+    return inverse, out
 
 
 def _is_binary(y: Any, m: int) -> bool:
@@ -149,14 +157,3 @@ def _is_binary(y: Any, m: int) -> bool:
     if arr.dtype.kind not in "iuf" or arr.ndim != 1 or arr.shape[0] != m:
         return False
     return bool(np.all((arr == 0) | (arr == 1)))
-
-
-def _take_rows(design: Any, rows: np.ndarray) -> Any:
-    X = design.matrix
-    if not sp.issparse(X):
-        return np.ascontiguousarray(X[rows])
-    out = X[rows]
-    if out.indices.dtype != X.indices.dtype:  # scipy shrinks the index dtype: keep the caller's
-        out.indices = out.indices.astype(X.indices.dtype)
-        out.indptr = out.indptr.astype(X.indptr.dtype)
-    return out

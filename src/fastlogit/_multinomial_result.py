@@ -125,6 +125,15 @@ class MultinomialResult:
         ------
         ValueError
             When X has the wrong number of columns, or offset the wrong shape.
+
+        Examples
+        --------
+        >>> import numpy as np, fastlogit
+        >>> res = fastlogit.fit_multinomial(np.eye(3), y=["a", "b", "c"], lam=1.0)
+        >>> res.decision_function(np.eye(3)).round(3)
+        array([[ 0.49 , -0.245, -0.245],
+               [-0.245,  0.49 , -0.245],
+               [-0.245, -0.245,  0.49 ]])
         """
         return self._scores(X, offset, threads, _RAW)
 
@@ -147,12 +156,30 @@ class MultinomialResult:
 
     def predict_log_proba(self, X: Any, offset: Any = None, threads: Optional[int] = None
                           ) -> np.ndarray:
-        """log softmax(z_i), computed stably (finite however extreme the scores)."""
+        """log softmax(z_i), shape (n_rows, n_classes), computed stably (finite however
+        extreme the scores). Parameters and errors as ``decision_function``.
+
+        Examples
+        --------
+        >>> import numpy as np, fastlogit
+        >>> res = fastlogit.fit_multinomial(np.eye(3), y=["a", "b", "c"], lam=1.0)
+        >>> res.predict_log_proba(np.eye(3)[:1]).round(3)
+        array([[-0.673, -1.407, -1.407]])
+        """
         return self._scores(X, offset, threads, _LOG_PROBA)
 
     def predict(self, X: Any, offset: Any = None, threads: Optional[int] = None) -> np.ndarray:
-        """The most probable class of each new row: a label from ``classes``, or the
-        column index of the count matrix when the fit was given counts."""
+        """The most probable class of each new row, shape (n_rows,): a label from
+        ``classes``, or the column index of the count matrix when the fit was given
+        counts. Parameters and errors as ``decision_function``.
+
+        Examples
+        --------
+        >>> import numpy as np, fastlogit
+        >>> res = fastlogit.fit_multinomial(np.eye(3), y=["a", "b", "c"], lam=1.0)
+        >>> res.predict(np.eye(3))
+        array(['a', 'b', 'c'], dtype='<U1')
+        """
         best = np.argmax(self._scores(X, offset, threads, _RAW), axis=1)
         return best if self.classes is None else self.classes[best]
 
@@ -182,6 +209,13 @@ class MultinomialResult:
         For a count matrix the multinomial coefficient log(N_i! / prod_k c_ik!)
         is included (log-gamma, so non-integer counts are allowed); for labels
         it is zero and this is sum_i s_i log p_{i, y_i}.
+
+        Examples
+        --------
+        >>> import numpy as np, fastlogit
+        >>> res = fastlogit.fit_multinomial(np.eye(3), y=["a", "b", "c"], lam=1.0)
+        >>> round(res.loglik, 4), round(res.deviance, 4)
+        (-2.0181, 4.0361)
         """
         t = self._train()
         lp = self.fitted_log_proba

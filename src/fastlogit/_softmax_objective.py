@@ -66,6 +66,7 @@ class MultinomialLoss:
             if self.weights is None:
                 return self.counts.sum(axis=0)
             return self.weights @ self.counts
+        assert self.labels is not None
         return np.bincount(self.labels, weights=self.weights, minlength=self.n_classes)
 
     def value_grad(self, b: np.ndarray, W: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:

@@ -293,7 +293,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _warm_start_point(self, classes: np.ndarray, p: int) -> Any:
         if not (self.warm_start and hasattr(self, "coef_")):
             return None
-        if not np.array_equal(getattr(self, "classes_", None), classes) or \
+        previous = getattr(self, "classes_", None)
+        if previous is None or not np.array_equal(previous, classes) or \
                 self.coef_.shape[1] != p:
             return None
         if self.fit_intercept:
@@ -446,8 +447,9 @@ class BinomialRegressor(RegressorMixin, BaseEstimator):
                 raise ValueError(f"alpha must be a number >= 0; got {self.alpha!r}")
             lam = float(self.alpha) * float(n.sum())
         x0 = None
-        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape[0] == X.shape[1]:
-            x0 = np.r_[self.intercept_, self.coef_] if self.fit_intercept else self.coef_
+        coef: Optional[np.ndarray] = getattr(self, "coef_", None)
+        if self.warm_start and coef is not None and coef.shape[0] == X.shape[1]:
+            x0 = np.r_[getattr(self, "intercept_", 0.0), coef] if self.fit_intercept else coef
         options = dict(lam=lam, fit_intercept=bool(self.fit_intercept), factr=_FACTR,
                        pgtol=self.tol, max_iter=self.max_iter,
                        threads=_threads(self.n_jobs, X), verbose=bool(self.verbose), x0=x0)
