@@ -191,3 +191,25 @@ def test_bad_input(kwargs, exc, match):
 def test_bad_design():
     with pytest.raises(ValueError, match="NaN"):
         fastlogit.aggregate(np.array([[np.nan]]), [1])
+
+
+def test_grouping_stays_exact_when_every_hash_collides():
+    """The exact path compares rows on every hash match: feed it hashes that all collide."""
+    from fastlogit import _rowgroups
+
+    X, _ = duplicated_01(m=500, p=6, n_distinct=20, seed=9)
+    for Xv in (X, sp.csr_matrix(X)):
+        d = as_design(Xv)
+        inverse, first = _rowgroups.group_rows_exact(*d.kernel_args,
+                                                     np.zeros(500, dtype=np.uint64))
+        assert_same_partition(inverse, X)
+        fast = _rowgroups.group_rows(*d.kernel_args, 2)
+        exact = _rowgroups.group_rows(*d.kernel_args, 2, exact_only=True)
+        assert np.array_equal(fast[0], inverse) and np.array_equal(exact[0], inverse)
+        assert np.array_equal(fast[1], first)
+        # verification notices rows that do not match their group's first row
+        wrong = inverse.copy()
+        wrong[np.flatnonzero(inverse == 1)[:1]] = 0
+        rep = _rowgroups._representatives(d.layout, d.values, d.indices, d.indptr, first)
+        assert _rowgroups._verify(*d.kernel_args, inverse, first, *rep, 1)
+        assert not _rowgroups._verify(*d.kernel_args, wrong, first, *rep, 1)
