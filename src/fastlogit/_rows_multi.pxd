@@ -38,11 +38,18 @@ cdef inline void init_scores(
                 zi[k] = b[k]
 
 
-cdef inline void axpy_k(double a, const double *x, double *y, Py_ssize_t K) noexcept nogil:
-    """y[0:K] += a * x[0:K] (no reduction: the compiler vectorises it)."""
-    cdef Py_ssize_t k
-    for k in range(K):
-        y[k] += a * x[k]
+cdef extern from *:
+    """
+    /* y[0:K] += a * x[0:K]. `restrict` tells the compiler that x and y never
+       overlap (they never do here: W or D against Z or G), so it vectorises the
+       loop without the run-time overlap test it would otherwise insert in every
+       call -- a test that costs as much as the loop itself for K ~ 10. */
+    static inline void fl_axpy_k(double a, const double *__restrict x,
+                                 double *__restrict y, Py_ssize_t K) {
+        for (Py_ssize_t k = 0; k < K; k++) y[k] += a * x[k];
+    }
+    """
+    void axpy_k "fl_axpy_k"(double a, const double *x, double *y, Py_ssize_t K) noexcept nogil
 
 
 cdef inline void zk_rows_csr(
