@@ -161,6 +161,8 @@ def test_binomial_regressor_matches_core_fit_and_expanded_classifier():
     np.testing.assert_allclose(agg.coef_, reg.coef_, atol=1e-7)
     with pytest.raises(ValueError, match=r"proportion k/n in \[0, 1\]; sample 0 has y=3"):
         BinomialRegressor().fit(X, np.r_[3.0, np.zeros(49)])
+    with pytest.raises(ValueError, match="number of trials n and must be >= 0; sample 1"):
+        BinomialRegressor().fit(X, k / n, sample_weight=np.r_[1.0, -1.0, np.ones(48)])
     with pytest.raises(ValueError, match="alpha or lam"):
         BinomialRegressor(alpha=2.0, lam=1.0).fit(X, k / n)
 

@@ -437,6 +437,10 @@ class BinomialRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"y must be the observed proportion k/n in [0, 1]; sample {i} has "
                              f"y={y[i]:g}. Pass the trials n as sample_weight.")
         n = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if n.size and n.min() < 0:
+            i = int(np.flatnonzero(n < 0)[0])
+            raise ValueError(f"sample_weight is the number of trials n and must be >= 0; "
+                             f"sample {i} has {n[i]:g}")
         if self.lam is not None:
             if self.alpha != 1.0:
                 raise ValueError("give alpha or lam, not both; lam = alpha * sum(sample_weight)")
