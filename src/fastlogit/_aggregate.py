@@ -108,24 +108,26 @@ def aggregate(X: Any, y: Any, sample_weight: Any = None, *, kind: str = "auto",
     design = as_design(X, "X")
     m = design.n_rows
     s = as_sample_weight(sample_weight, m)
-    inverse, X_unique = group_rows(design, resolve_threads(threads))
-    G = X_unique.shape[0]
-    n = np.bincount(inverse, weights=s, minlength=G).astype(np.float64)
     if kind == "auto":
         kind = "binomial" if _is_binary(y, m) else "multinomial"
+    # validate y before the (costlier) grouping
     if kind == "binomial":
         yv = as_row_vector(y, "y", m)
         assert yv is not None
         if m and (yv.min() < 0 or yv.max() > 1):
             i = int(np.flatnonzero((yv < 0) | (yv > 1))[0])
             raise ValueError(f"y must lie in [0, 1] for kind='binomial'; row {i} has {yv[i]:g}")
+    else:
+        classes, codes = encode_labels(y, m)
+    inverse, X_unique = group_rows(design, resolve_threads(threads))
+    G = X_unique.shape[0]
+    n = np.bincount(inverse, weights=s, minlength=G).astype(np.float64)
+    if kind == "binomial":
         k = np.bincount(inverse, weights=yv if s is None else s * yv, minlength=G)
         return Aggregated(X_unique, n, k, inverse, None)
-    classes, codes = encode_labels(y, m)
     K = classes.shape[0]
     counts = np.bincount(inverse * K + codes, weights=s, minlength=G * K).reshape(G, K)
-    counts = counts.astype(np.float64, copy=False)
-    return Aggregated(X_unique, n, counts, inverse, classes)
+    return Aggregated(X_unique, n, counts.astype(np.float64, copy=False), inverse, classes)
 
 
 def group_rows(design: Any, threads: int) -> tuple[np.ndarray, Any]:
