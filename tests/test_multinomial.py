@@ -369,3 +369,18 @@ def test_bad_design_is_refused():
         fastlogit.fit_multinomial(np.array([[np.nan], [1.0]]), y=[0, 1])
     with pytest.raises(ValueError, match="no rows"):
         fastlogit.fit_multinomial(np.zeros((0, 2)), y=[])
+
+
+def test_vectorised_exp_is_accurate_on_the_whole_nonpositive_line():
+    rng = np.random.default_rng(19)
+    x = np.concatenate([-rng.exponential(5.0, 200_000), -rng.uniform(0, 800, 100_000),
+                        [0.0, -0.0, -1e-300, -np.log(2) / 2, -708.0, -708.39, -708.5, -745.0,
+                         -1e300, -np.inf]])
+    out = np.empty_like(x)
+    _softmax._exp_nonpos(x, out)
+    ref = np.exp(x)
+    normal = ref >= np.finfo(float).tiny
+    rel = np.abs(out[normal] - ref[normal]) / ref[normal]
+    assert rel.max() <= 2 * np.finfo(float).eps  # within 2 ulp of numpy's exp
+    assert np.all(out[~normal] == 0.0)  # below the normal range: 0, never garbage
+    assert out[np.flatnonzero(x == 0.0)[0]] == 1.0

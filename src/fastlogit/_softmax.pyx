@@ -27,12 +27,91 @@ Contract (as _kernels.pyx; _validate.py and _softmax_objective.py guarantee it)
 import numpy as np
 
 from cython.parallel cimport prange
-from libc.math cimport exp, log
+from libc.math cimport log
 from libc.string cimport memset
 
 from fastlogit._kernels cimport floating, index_t
 from fastlogit._rows cimport LAYOUT_CSR, merge_thread_buffers, partition_rows
 from fastlogit._rows_multi cimport block_rows_multi, dense_block, xtdk_block, zk_block
+
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    /* exp(x) for x <= 0, written so that a loop over it vectorises (libm's exp
+       is a scalar call of ~15 ns, which would be a third of a CSR evaluation).
+
+       x = n ln2 + r with n = round(x / ln2) and |r| <= ln2 / 2, exp(x) = 2^n exp(r):
+       - n by the 1.5 * 2^52 shifter: adding it rounds x / ln2 to an integer in
+         round-to-nearest mode and leaves that integer in the low bits, so 2^n is
+         built from integer adds and shifts (no double -> int64 conversion,
+         which SSE2 lacks for vectors);
+       - r = (x - n ln2_hi) - n ln2_lo with fdlibm's split of ln2 (ln2_hi has
+         trailing zero bits, so n ln2_hi is exact for |n| < 2^11);
+       - exp(r) by its Taylor series to degree 13 in Horner form: the
+         remainder is below 3e-18 relative on |r| <= 0.347, so the result is
+         within ~1 ulp of exp(x) (tests compare it with numpy's exp and mpmath).
+       x is first clamped at -745 (so -inf is safe); where 2^n would be
+       subnormal (n < -1022, x < -708.4) the scale is set to 0 by an integer
+       mask, returning 0 instead of a number below 2.3e-308 -- an error
+       invisible next to the softmax sum, which is >= 1. No branches: GCC
+       if-converts the clamp once told that FP traps are not observed
+       (no-trapping-math, which changes no result), and vectorises the loop.
+       Every argument here is z_k - max_j z_j <= 0. */
+    #if defined(__GNUC__) && !defined(__clang__)
+    #pragma GCC push_options
+    #pragma GCC optimize ("no-trapping-math")
+    #endif
+    static inline double fl_exp_nonpos(double x) {
+        const double shifter = 6755399441055744.0;
+        double t, n, r, p, scale;
+        int64_t tb, sb, ni, sub, bits;
+        x = x < -745.0 ? -745.0 : x;
+        t = x * 1.4426950408889634 + shifter;
+        n = t - shifter;
+        r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
+        p = 1.6059043836821613e-10;                  /* 1/13! */
+        p = p * r + 2.08767569878680990e-09;         /* 1/12! */
+        p = p * r + 2.50521083854417188e-08;         /* 1/11! */
+        p = p * r + 2.75573192239858907e-07;         /* 1/10! */
+        p = p * r + 2.75573192239858907e-06;         /* 1/9! */
+        p = p * r + 2.48015873015873016e-05;         /* 1/8! */
+        p = p * r + 1.98412698412698413e-04;         /* 1/7! */
+        p = p * r + 1.38888888888888889e-03;         /* 1/6! */
+        p = p * r + 8.33333333333333333e-03;         /* 1/5! */
+        p = p * r + 4.16666666666666667e-02;         /* 1/4! */
+        p = p * r + 1.66666666666666667e-01;         /* 1/3! */
+        p = p * r + 0.5;
+        p = p * r + 1.0;
+        p = p * r + 1.0;
+        memcpy(&tb, &t, sizeof tb);
+        memcpy(&sb, &shifter, sizeof sb);
+        ni = tb - sb;                                /* n as an integer */
+        sub = (ni + 1022) >> 63;                     /* all ones when n < -1022 */
+        bits = (int64_t) ((uint64_t) (ni + 1023) << 52) & ~sub;
+        memcpy(&scale, &bits, sizeof scale);
+        return p * scale;
+    }
+
+    /* z[k] <- exp(z[k] - m) for k < K (z[k] <= m): a loop the compiler vectorises. */
+    static inline void fl_exp_shifted(double *__restrict z, Py_ssize_t K, double m) {
+        for (Py_ssize_t k = 0; k < K; k++) z[k] = fl_exp_nonpos(z[k] - m);
+    }
+    #if defined(__GNUC__) && !defined(__clang__)
+    #pragma GCC pop_options
+    #endif
+    """
+    double exp_nonpos "fl_exp_nonpos"(double x) noexcept nogil
+    void exp_shifted "fl_exp_shifted"(double *z, Py_ssize_t K, double m) noexcept nogil
+
+
+def _exp_nonpos(const double[::1] x, double[::1] out):
+    """fl_exp_nonpos over an array (for the tests)."""
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(x.shape[0]):
+            out[i] = exp_nonpos(x[i])
 
 
 cdef enum:
@@ -50,7 +129,7 @@ cdef inline double softmax_point(
     `label` (one label per row: the one-hot counts are never materialised).
 
     Stability: with m = max_k z_k every exp has a non-positive argument (no
-    overflow) and the largest term is exactly 1, so s = sum_k exp(z_k - m)
+    overflow; exp_nonpos relies on it) and the largest term is exactly 1, so s = sum_k exp(z_k - m)
     lies in [1, K] and log(s) is well conditioned. The loss is summed as
     sum_k c_k [(m - z_k) + log(s)], every term >= 0, rather than as the
     difference N lse - sum c_k z_k of two large numbers: a row whose counts
@@ -77,8 +156,8 @@ cdef inline double softmax_point(
             loss += c[k] * (m - z[k])
     else:
         loss = m - z[label]
-    for k in range(K):  # one exp per class: z now holds exp(z_k - m)
-        z[k] = exp(z[k] - m)
+    exp_shifted(z, K, m)  # one exp per class, vectorised: z now holds exp(z_k - m)
+    for k in range(K):
         s += z[k]
     logs = log(s)
     inv = n / s
@@ -100,13 +179,16 @@ cdef inline void softmax_transform(double *z, Py_ssize_t K, int transform) noexc
     for k in range(1, K):
         if z[k] > m:
             m = z[k]
-    for k in range(K):
-        s += exp(z[k] - m)
     if transform == SCORES_PROBA:
+        exp_shifted(z, K, m)
+        for k in range(K):
+            s += z[k]
         s = 1.0 / s
         for k in range(K):
-            z[k] = exp(z[k] - m) * s
+            z[k] = z[k] * s
     else:
+        for k in range(K):
+            s += exp_nonpos(z[k] - m)
         logs = log(s)
         for k in range(K):
             z[k] = (z[k] - m) - logs
