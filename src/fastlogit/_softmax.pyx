@@ -53,7 +53,7 @@ cdef extern from *:
          remainder is below 3e-18 relative on |r| <= 0.347, so the result is
          within ~1 ulp of exp(x) (tests compare it with numpy's exp and mpmath).
        x is first clamped at -745 (so -inf is safe); where 2^n would be
-       subnormal (n < -1022, x < -708.4) the scale is set to 0 by an integer
+       subnormal (n < -1022, x < -708.7) the scale is set to 0 by an integer
        mask, returning 0 instead of a number below 2.3e-308 -- an error
        invisible next to the softmax sum, which is >= 1. No branches: GCC
        if-converts the clamp once told that FP traps are not observed
