@@ -234,3 +234,10 @@ def test_lazy_export_and_helpful_import_error():
     assert fastlogit.LogisticRegression is LogisticRegression
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         fastlogit.nothing  # noqa: B018
+
+
+def test_star_import_works_without_sklearn():
+    code = ("import sys; sys.modules['sklearn'] = None\n"
+            "from fastlogit import *\n"
+            "import fastlogit; assert 'LogisticRegression' in dir(fastlogit)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

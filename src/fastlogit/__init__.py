@@ -17,10 +17,8 @@ from fastlogit._version import __version__
 
 __all__ = [
     "Aggregated",
-    "BinomialRegressor",
     "ConvergenceWarning",
     "IterationInfo",
-    "LogisticRegression",
     "LogitResult",
     "MultinomialResult",
     "__version__",
@@ -32,7 +30,14 @@ __all__ = [
     "sigmoid",
 ]
 
+# The scikit-learn estimators (fastlogit.LogisticRegression, fastlogit.BinomialRegressor)
+# are loaded on first access; they stay out of __all__ so that `from fastlogit import *`
+# works without scikit-learn.
 _SKLEARN_ESTIMATORS = ("BinomialRegressor", "LogisticRegression")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SKLEARN_ESTIMATORS))
 
 
 def __getattr__(name):
