@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-import scipy.sparse as sp
+import os
+
+# Every test runs the kernels' multi-thread code paths, however small its data: without
+# this, inputs under ~2^20 values of work per thread run on one thread (_rows.pxd,
+# thread_count). Read once per compiled module, so it must be set before fastlogit loads.
+os.environ.setdefault("FASTLOGIT_MIN_THREAD_WORK", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
 
 
 def random_problem(m=300, p=12, density=None, seed=0, mean_trials=6, scale=0.5):

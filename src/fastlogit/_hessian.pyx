@@ -357,7 +357,8 @@ cdef _gram(
     cdef Py_ssize_t p = n_features, P = n_features + 1
     if hess_out.shape[0] != P or hess_out.shape[1] != P:
         raise ValueError(f"hess_out must have shape ({P}, {P})")
-    cdef int T = thread_count(n_threads, n_rows, values.shape[0])
+    # each stored value meets about P / 2 others (at BLAS speed for dense blocks)
+    cdef int T = thread_count(n_threads, n_rows, values.shape[0] * (1 + P // 16))
     cdef bint pairs = sparse_pairs and layout == LAYOUT_CSR
     cdef Py_ssize_t blk = (block_rows(layout, n_rows, p, values.shape[0], sizeof(floating),
                                       sizeof(index_t)) if pairs else gram_block_rows(P))

@@ -84,10 +84,9 @@ def fit_multinomial(
         in standardised coordinates).
     threads : int, optional
         Kernel threads: None follows OMP_NUM_THREADS / threadpoolctl, -1 all
-        cores. A given count gives bitwise identical results every run. With
-        None, small problems (under ~200,000 multiply-adds per thread and
-        evaluation) use fewer threads, since waking a thread would cost more
-        than the work.
+        cores. A given count gives bitwise identical results every run. Small
+        inputs run on fewer threads (at least ~1 ms of work per thread), since
+        waking a thread would cost more than the work.
     x0 : MultinomialResult or array_like of shape (n_classes, n_features + fit_intercept), optional
         Starting point: a previous result, or per class [intercept, coef...]
         (coef alone when fit_intercept=False).
@@ -146,7 +145,7 @@ def fit_multinomial(
     factr = as_nonnegative_scalar(factr, "factr")
     pgtol = as_nonnegative_scalar(pgtol, "pgtol")
     max_iter = as_positive_int(max_iter, "max_iter")
-    n_threads = _kernel_threads(threads, design, K)
+    n_threads = resolve_threads(threads)
     solve = get_solver(solver)
     if p == 0 and not fit_intercept:
         raise ValueError("X has no columns and fit_intercept=False: there is nothing to fit")
@@ -185,27 +184,6 @@ def fit_multinomial(
         solver=solver, settings=settings, n_rows=m, n_features=p, feature_names=names,
         _training=MultinomialTrainingData(design, targets.counts, targets.labels, s, off),
     )
-
-
-# Below this much work per thread (multiply-adds of one evaluation) a
-# parallel region costs more than it saves: on a busy machine waking a
-# second thread can take milliseconds, against microseconds of work.
-_MIN_WORK_PER_THREAD = 200_000
-
-
-def _kernel_threads(threads: Optional[int], design: Any, n_classes: int) -> int:
-    """resolve_threads, except that threads=None never uses more threads than the work merits.
-
-    An explicit count is always honoured (and is what makes a run reproducible
-    across problem sizes).
-    """
-    n_threads = resolve_threads(threads)
-    if threads is None:
-        per_row = design.n_features if not design.is_sparse else 0
-        work = (design.values.shape[0] if design.is_sparse else design.n_rows * per_row)
-        work = (work + design.n_rows) * n_classes
-        n_threads = max(1, min(n_threads, work // _MIN_WORK_PER_THREAD))
-    return n_threads
 
 
 def _check_classes_observed(totals: np.ndarray, classes: Optional[np.ndarray]) -> None:

@@ -181,7 +181,6 @@ cdef enum:
     MAX_BLOCK = 256
     MIN_BLOCK_F = 16
     ROW_COST = 16
-    MIN_THREAD_WORK = 65536
 
 
 cdef inline Py_ssize_t block_rows(
@@ -204,19 +203,40 @@ cdef inline Py_ssize_t block_rows(
     return blk
 
 
+cdef extern from *:
+    """
+    #include <stdlib.h>
+    /* Work per thread below which a kernel uses fewer threads (see thread_count):
+       2^20 units, or FASTLOGIT_MIN_THREAD_WORK, read once per module (the test
+       suite sets 1 so that every test runs the multi-range code paths). */
+    static double fl_min_thread_work(void) {
+        static double value = -1.0;
+        if (value < 0.0) {
+            const char *s = getenv("FASTLOGIT_MIN_THREAD_WORK");
+            double v = (s != NULL && *s != '\\0') ? atof(s) : 1048576.0;
+            value = v >= 1.0 ? v : 1.0;
+        }
+        return value;
+    }
+    """
+    double fl_min_thread_work() noexcept nogil
+
+
 cdef inline int thread_count(int n_threads, Py_ssize_t n_rows, Py_ssize_t n_values) noexcept nogil:
-    """The number of row ranges: n_threads, capped so each range has MIN_THREAD_WORK work.
+    """The number of row ranges: n_threads, capped so each range has enough work.
 
     Waking a team of OpenMP threads and joining it costs microseconds on an idle
-    machine and milliseconds on a busy one (a descheduled thread holds up the
-    barrier): a 500 x 6 problem took 30x longer on two threads than on one on a
-    loaded machine. Small inputs therefore run on fewer threads. The cap depends
-    only on the data's size, so results stay reproducible at a given `threads`.
-    Work is counted in stored values (n_values: n_rows * n_features for dense)
-    plus ROW_COST per row.
+    machine and up to a scheduler time slice (milliseconds) on a busy one, where a
+    descheduled thread holds up the barrier: a 500 x 6 problem took 30x longer on
+    two threads than on one, a multinomial fit of scikit-learn's digits 25x.
+    So each range gets at least about a millisecond of work (2^20 values, or the
+    environment variable FASTLOGIT_MIN_THREAD_WORK). The cap depends only on the
+    data's size, so results stay reproducible at a given `threads`. Work is counted in the units of a loss pass: stored values
+    (n_values; n_rows * n_features for dense; times K for K scores per value, or
+    more for a Hessian) plus ROW_COST per row.
     """
     cdef double work = <double> n_values + ROW_COST * <double> n_rows
-    cdef Py_ssize_t cap = <Py_ssize_t> (work / MIN_THREAD_WORK)
+    cdef Py_ssize_t cap = <Py_ssize_t> (work / fl_min_thread_work())
     if n_threads > cap:
         n_threads = <int> cap
     if n_threads > n_rows:

@@ -31,7 +31,7 @@ from libc.math cimport log
 from libc.string cimport memset
 
 from fastlogit._kernels cimport floating, index_t
-from fastlogit._rows cimport LAYOUT_CSR, merge_thread_buffers, partition_rows
+from fastlogit._rows cimport LAYOUT_CSR, merge_thread_buffers, partition_rows, thread_count
 from fastlogit._rows_multi cimport block_rows_multi, dense_block, xtdk_block, zk_block
 
 
@@ -240,11 +240,6 @@ def _dense_scratch(int layout, bint narrow, int T, Py_ssize_t blk, Py_ssize_t p)
     return np.empty((T, 1), dtype=np.float64)
 
 
-def _threads_for(int n_threads, Py_ssize_t n_rows):
-    cdef int T = n_threads if n_threads < n_rows else (<int> n_rows if n_rows > 0 else 1)
-    return T if T >= 1 else 1
-
-
 def softmax_loss_grad(
     int layout, const floating[::1] values, const index_t[::1] indices,
     const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features, Py_ssize_t K,
@@ -263,7 +258,7 @@ def softmax_loss_grad(
     grad_intercept_out, D_ik = N_i softmax(z_i)_k - c_ik.
     """
     cdef Py_ssize_t p = n_features
-    cdef int T = _threads_for(n_threads, n_rows)
+    cdef int T = thread_count(n_threads, n_rows, values.shape[0] * K)
     cdef Py_ssize_t blk = block_rows_multi(layout, n_rows, p, values.shape[0],
                                            sizeof(floating), sizeof(index_t), K)
     cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
@@ -322,7 +317,7 @@ def softmax_scores(
     The same row loops as the loss; out is a flat n_rows x K C-ordered array.
     """
     cdef Py_ssize_t p = n_features
-    cdef int T = _threads_for(n_threads, n_rows)
+    cdef int T = thread_count(n_threads, n_rows, values.shape[0] * K)
     cdef Py_ssize_t blk = block_rows_multi(layout, n_rows, p, values.shape[0],
                                            sizeof(floating), sizeof(index_t), K)
     cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)

@@ -41,11 +41,11 @@ except ImportError as exc:  # pragma: no cover - exercised only without scikit-l
 from fastlogit import _special
 from fastlogit._aggregate import aggregate as _aggregate
 from fastlogit._fit import fit as _fit_binomial
-from fastlogit._multinomial import _kernel_threads
 from fastlogit._multinomial import fit_multinomial as _fit_multinomial
 from fastlogit._objective import linear_predictor
 from fastlogit._softmax_objective import softmax_scores
 from fastlogit._solvers import ConvergenceWarning
+from fastlogit._threads import resolve_threads
 from fastlogit._validate import as_design
 
 __all__ = ["BinomialRegressor", "LogisticRegression"]
@@ -73,10 +73,10 @@ def _require_y(estimator: Any, y: Any) -> None:
                          "is None")
 
 
-def _threads(n_jobs: Optional[int], X: Any, n_scores: int = 1) -> int:
-    """Kernel threads for X from n_jobs (None: OpenMP's default, capped for small
-    problems as in fit_multinomial; -1: all cores; k: k threads)."""
-    return _kernel_threads(_n_jobs_to_threads(n_jobs), as_design(X, "X"), n_scores)
+def _threads(n_jobs: Optional[int]) -> int:
+    """Kernel threads from n_jobs (None: OpenMP's default; -1: all cores; k: k threads).
+    The kernels use fewer on small inputs by themselves (_rows.pxd, thread_count)."""
+    return resolve_threads(_n_jobs_to_threads(n_jobs))
 
 
 def _n_jobs_to_threads(n_jobs: Optional[int]) -> Optional[int]:
@@ -261,11 +261,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if self.class_weight is not None:
             sw = sw * _class_weights(self.class_weight, classes, y, sw)[y_enc]
         binary = classes.shape[0] == 2
-        n_scores = 1 if binary else classes.shape[0]
         options = dict(lam=_resolve_lam(self.C, self.lam, self.penalty),
                        fit_intercept=bool(self.fit_intercept), factr=_FACTR, pgtol=self.tol,
                        max_iter=self.max_iter,
-                       threads=_threads(self.n_jobs, X, n_scores),
+                       threads=_threads(self.n_jobs),
                        verbose=bool(self.verbose), **_core_penalty(self.penalty, self.l1_ratio))
         x0 = self._warm_start_point(classes, X.shape[1])
         if binary:
@@ -308,7 +307,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = _validate_data(self, X, reset=False)
         design = as_design(X, "X")
-        threads = _kernel_threads(_n_jobs_to_threads(self.n_jobs), design, self.coef_.shape[0])
+        threads = _threads(self.n_jobs)
         if self.coef_.shape[0] == 1:
             return linear_predictor(design, float(self.intercept_[0]), self.coef_[0], None,
                                     threads)
@@ -324,7 +323,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         X = _validate_data(self, X, reset=False)
         return softmax_scores(as_design(X, "X"), self.intercept_,
                               np.ascontiguousarray(self.coef_.T), None, 2,
-                              _threads(self.n_jobs, X, self.coef_.shape[0]))
+                              _threads(self.n_jobs))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
@@ -335,7 +334,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         X = _validate_data(self, X, reset=False)
         return softmax_scores(as_design(X, "X"), self.intercept_,
                               np.ascontiguousarray(self.coef_.T), None, 1,
-                              _threads(self.n_jobs, X, self.coef_.shape[0]))
+                              _threads(self.n_jobs))
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each sample."""
@@ -456,7 +455,7 @@ class BinomialRegressor(RegressorMixin, BaseEstimator):
             x0 = np.r_[getattr(self, "intercept_", 0.0), coef] if self.fit_intercept else coef
         options = dict(lam=lam, fit_intercept=bool(self.fit_intercept), factr=_FACTR,
                        pgtol=self.tol, max_iter=self.max_iter,
-                       threads=_threads(self.n_jobs, X), verbose=bool(self.verbose), x0=x0)
+                       threads=_threads(self.n_jobs), verbose=bool(self.verbose), x0=x0)
         if self.aggregate:
             agg = _aggregate(X, y, n, kind="binomial")
             res = _refit_warnings(_fit_binomial, agg.X, agg.n, agg.k, **options)
@@ -472,5 +471,5 @@ class BinomialRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = _validate_data(self, X, reset=False)
         z = linear_predictor(as_design(X, "X"), self.intercept_, self.coef_, None,
-                             _threads(self.n_jobs, X))
+                             _threads(self.n_jobs))
         return _special.sigmoid(z)
