@@ -200,7 +200,9 @@ def test_dense_equals_sparse_and_threads():
     one = fastlogit.fit(sp.csr_matrix(X), n, k, threads=1, **kw)
     two = fastlogit.fit(sp.csr_matrix(X), n, k, threads=2, **kw)
     again = fastlogit.fit(sp.csr_matrix(X), n, k, threads=2, **kw)
-    np.testing.assert_allclose(one.coef, two.coef, rtol=1e-7, atol=1e-9)
+    # one and two threads round differently, and the bounded L-BFGS-B path follows; both
+    # stop within the solver's accuracy (KKT ~1e-7): the coefficients agree to ~1e-6
+    np.testing.assert_allclose(one.coef, two.coef, rtol=1e-5, atol=1e-7)
     np.testing.assert_array_equal(again.coef, two.coef)
 
 

@@ -60,6 +60,14 @@ def check_hessian_size(n_params: int, purpose: str, advice: str) -> None:
         )
 
 
+def gram_pairs(design: Design) -> bool:
+    """Whether the Hessian kernel should use pairwise sparse updates (sparse CSR) rather than
+    densified blocks and dsyrk (dense X, or CSR rows holding >= 10 % of the columns)."""
+    if design.layout != LAYOUT_CSR or not design.n_rows or not design.n_features:
+        return True
+    return design.values.shape[0] / (design.n_rows * design.n_features) < _DENSE_BLOCK_DENSITY
+
+
 def penalty_diagonal(penalty: Any, n_features: int, solver: Optional[str] = None) -> np.ndarray:
     """lam * c_j: the (diagonal) Hessian of an L2 penalty; anything else is refused."""
     l1 = float(getattr(penalty, "l1_ratio", 0.0) or 0.0)
@@ -162,10 +170,7 @@ class Curvature:
         H = np.empty((P, P), dtype=np.float64)
         # every thread but the first keeps a private P x P buffer
         threads = max(1, min(self.threads, 1 + THREAD_BUFFER_BYTES // max(hessian_nbytes(P), 1)))
-        pairs = True
-        if design.layout == LAYOUT_CSR and design.n_rows and design.n_features:
-            density = design.values.shape[0] / (design.n_rows * design.n_features)
-            pairs = density < _DENSE_BLOCK_DENSITY
+        pairs = gram_pairs(design)
         with single_threaded_blas():  # dsyrk runs inside our threads
             _hessian.binomial_hessian(*design.kernel_args, self.sn, self.offset,
                                       np.ascontiguousarray(w, dtype=np.float64), float(b), H,

@@ -17,7 +17,8 @@ from fastlogit._constrained import (
 )
 from fastlogit._inference import warn_if_separated
 from fastlogit._lbfgs import LbfgsOptions, gradient_floor
-from fastlogit._objective import BinomialLoss, Objective, Standardization
+from fastlogit._newton import BinomialView
+from fastlogit._objective import BinomialLoss, Objective, Standardization, ridge_curvature
 from fastlogit._penalties import (
     Box,
     ElasticNet,
@@ -245,7 +246,7 @@ def fit(
                            bounds=solver_bounds(objective))
     out, sol = solve_and_finish(solve, objective, theta0, options, monitor,
                                 lambda o: kkt_target(o, options))
-    polished = polish(plan, base, out, max_iter, factr, monitor)
+    polished = polish(plan, lambda: BinomialView(base), out, max_iter, factr, monitor)
     if polished is not None:
         out = polished
         sol = finish(base, out, kkt_target(out, options))
@@ -292,6 +293,10 @@ def base_objective(data: TrainingData, penalty: ElasticNet, fit_intercept: bool,
         std = (Standardization.from_data(data.design, sn, fit_intercept, n_threads)
                if standardize else Standardization.identity(data.design.n_features))
     loss = BinomialLoss(data.design, sn, sk, data.offset, n_threads)
+    total = loss.total_trials
+    rate = loss.total_successes / total
+    std = std.with_ridge(ridge_curvature(penalty.ridge, data.design.n_features, total,
+                                         rate * (1.0 - rate)))
     return Objective(loss, penalty.ridge, std, fit_intercept)
 
 

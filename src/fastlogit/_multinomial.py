@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import sys
 import time
-import warnings
 from typing import Any, Callable, Optional
 
 import numpy as np
 
-from fastlogit._fit import _feature_names
-from fastlogit._lbfgs import LbfgsOptions
+from fastlogit._fit import _feature_names, check_gradient
+from fastlogit._lbfgs import LbfgsOptions, gradient_floor
+from fastlogit._multinomial_newton import MultinomialView
 from fastlogit._multinomial_result import MultinomialResult, MultinomialTrainingData
-from fastlogit._objective import L2Penalty, Standardization
+from fastlogit._objective import L2Penalty, Standardization, ridge_curvature
+from fastlogit._polish import PolishPlan, hessian_work, polish
 from fastlogit._softmax_objective import MultinomialLoss, MultinomialObjective, centre
-from fastlogit._solvers import ConvergenceWarning, IterationInfo, Monitor, get_solver
+from fastlogit._solvers import IterationInfo, Monitor, get_solver
 from fastlogit._threads import resolve_threads
 from fastlogit._validate import (
     as_design,
@@ -160,26 +161,33 @@ def fit_multinomial(
         _check_classes_observed(loss.class_totals(), targets.classes)
     std = (Standardization.from_data(design, weight, fit_intercept, n_threads) if standardize
            else Standardization.identity(p))
+    # unit curvature per coordinate, the penalty's included (Standardization.with_ridge);
+    # the loss's curvature per class is about p_k (1 - p_k): take the mean over classes
+    shares = loss.class_totals() / float(weight.sum())
+    q = float(np.mean(shares * (1.0 - shares)))
+    std = std.with_ridge(ridge_curvature(L2Penalty(lam), p, float(weight.sum()), q))
     objective = MultinomialObjective(loss, L2Penalty(lam), std, fit_intercept)
     theta0 = _start(objective, x0, K, p, fit_intercept)
     monitor = MultinomialMonitor(objective, callback, verbose)
-    out = solve(objective, theta0, LbfgsOptions(factr=factr, pgtol=pgtol, max_iter=max_iter),
-                monitor)
-
-    if not out.converged and not out.stopped_by_callback:
-        warnings.warn(
-            f"{solver} did not converge ({out.message}); "
-            f"max |gradient| = {np.max(np.abs(out.grad), initial=0):.3g}. Raise max_iter "
-            "(or loosen factr/pgtol), or check the data for separation or extreme scales.",
-            ConvergenceWarning, stacklevel=2,
-        )
+    # accurate by default, as fastlogit.fit: Newton steps on the exact softmax Hessian
+    # where it is cheap (_polish.py); K (K + 1) / 2 Gram blocks against K scores a pass
+    hessian, pass_cost = hessian_work(design)
+    plan = PolishPlan(K * (p + 1), hessian * K * (K + 1) / 2, pass_cost * K, smooth=True,
+                      solver=solver)
+    options = LbfgsOptions(factr=factr, pgtol=pgtol, max_iter=plan.lbfgs_max_iter(max_iter))
+    out = solve(objective, theta0, options, monitor)
+    out = polish(plan, lambda: MultinomialView(objective), out, max_iter, factr,
+                 monitor) or out
+    gnorm = float(np.max(np.abs(out.grad), initial=0.0))
+    out = check_gradient(out, gnorm, max(options.pgtol, gradient_floor(out.fun)), solver,
+                         max_iter)
     b, W = centre(*objective.split(out.theta))
     settings = dict(lam=lam, fit_intercept=fit_intercept, solver=solver, factr=factr,
                     pgtol=pgtol, max_iter=max_iter, threads=n_threads, standardize=standardize)
     return MultinomialResult(
         coef=np.ascontiguousarray(W.T), intercept=np.array(b, dtype=np.float64),
         classes=targets.classes, objective=out.fun * objective.scale,
-        grad_norm=float(np.max(np.abs(out.grad), initial=0.0)),
+        grad_norm=gnorm,
         n_iter=out.n_iter, n_fev=out.n_fev, converged=out.converged, message=out.message,
         solver=solver, settings=settings, n_rows=m, n_features=p, feature_names=names,
         _training=MultinomialTrainingData(design, targets.counts, targets.labels, s, off),

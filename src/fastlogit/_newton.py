@@ -30,7 +30,7 @@ answer of L-BFGS-B.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 import numpy as np
@@ -84,22 +84,53 @@ def check_newton_size(n_features: int) -> None:
                        "Use solver='newton-cg' or 'lbfgs'.")
 
 
-class _Point:
-    """F and its gradient at (b, w), with the gradient in theta for the stopping tests."""
+class BinomialView:
+    """What Newton's method needs from the binomial objective, on the flat vector u of
+    the user's parameters ([b, w...], or w alone without an intercept).
 
-    def __init__(self, objective: Any, b: float, w: np.ndarray) -> None:
-        self.b, self.w = float(b), np.array(w, dtype=np.float64)
-        f, gb, gw = objective.value_grad_user(self.b, self.w)
-        self.f = float(f)
-        self.g_user = np.concatenate(([gb], gw)) if objective.fit_intercept else gw.copy()
-        g = objective.std.grad_from_user(gb if objective.fit_intercept else 0.0, gw)
-        if objective.fit_intercept:
+    Another model supplies the same five methods (join, split, value_grad, hessian,
+    theta) and the attributes scale and n_rows: _multinomial_newton.MultinomialView.
+    """
+
+    def __init__(self, objective: Any, solver: str = "newton") -> None:
+        self.objective = objective
+        self.curvature = Curvature.from_objective(objective, solver)
+        self.scale = objective.scale
+        self.n_rows = objective.loss.n_rows
+        self.fit_intercept = objective.fit_intercept
+
+    def join(self, b: float, w: np.ndarray) -> np.ndarray:
+        w = np.asarray(w, dtype=np.float64)
+        return np.concatenate(([float(b)], w)) if self.fit_intercept else w.copy()
+
+    def split(self, u: np.ndarray) -> tuple[float, np.ndarray]:
+        return (float(u[0]), u[1:]) if self.fit_intercept else (0.0, u)
+
+    def value_grad(self, u: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """(F, dF/du, dF/dtheta / S): the second for the step, the third for the tests."""
+        b, w = self.split(u)
+        f, gb, gw = self.objective.value_grad_user(b, w)
+        g_user = np.concatenate(([gb], gw)) if self.fit_intercept else gw.copy()
+        g = self.objective.std.grad_from_user(gb if self.fit_intercept else 0.0, gw)
+        if self.fit_intercept:
             g = np.concatenate(([gb], g))
-        self.g_theta = g / objective.scale
-        self.gmax = float(np.max(np.abs(self.g_theta), initial=0.0))
+        return float(f), g_user, g / self.scale
 
-    def theta(self, objective: Any) -> np.ndarray:
-        return objective.join(self.b, self.w)
+    def hessian(self, u: np.ndarray, purpose: str) -> np.ndarray:
+        b, w = self.split(u)
+        return self.curvature.hessian(b, w, purpose)
+
+    def theta(self, u: np.ndarray) -> np.ndarray:
+        return self.objective.join(*self.split(u))
+
+
+class _Point:
+    """F and its gradient at u, with the gradient in theta for the stopping tests."""
+
+    def __init__(self, view: Any, u: np.ndarray) -> None:
+        self.u = np.array(u, dtype=np.float64)
+        self.f, self.g_user, self.g_theta = view.value_grad(self.u)
+        self.gmax = float(np.max(np.abs(self.g_theta), initial=0.0))
 
 
 def _rounding(f: float, n_rows: int) -> float:
@@ -109,7 +140,7 @@ def _rounding(f: float, n_rows: int) -> float:
 
 def newton_polish(
     objective: Any, intercept: float, coef: np.ndarray, *, max_iter: int = 5,
-    factr: float = 1.0, pgtol: float = 0.0, monitor: Optional[Monitor] = None,
+    factr: float = 1.0, pgtol: float = 0.0, monitor: Optional[Any] = None,
 ) -> NewtonResult:
     """Newton steps on ``objective`` from (intercept, coef) until converged or max_iter.
 
@@ -152,15 +183,27 @@ def newton_polish(
     >>> res.converged, res.coef.round(4)
     (True, array([ 0.9728, -0.9728]))
     """
-    curvature = Curvature.from_objective(objective, "newton")
-    n_rows = objective.loss.n_rows
+    view = BinomialView(objective)
+    res, u = newton_refine(view, view.join(intercept, coef), max_iter=max_iter, factr=factr,
+                           pgtol=pgtol, monitor=monitor)
+    b, w = view.split(u)
+    return replace(res, intercept=b, coef=np.array(w, dtype=np.float64))
+
+
+def newton_refine(view: Any, u0: np.ndarray, *, max_iter: int, factr: float, pgtol: float,
+                  monitor: Optional[Any]) -> tuple[NewtonResult, np.ndarray]:
+    """Newton's method with step halving on the parameters u of ``view`` (see BinomialView).
+
+    Returns the NewtonResult (its intercept and coef left for the caller to fill in from
+    u) and the final u.
+    """
+    scale, n_rows = view.scale, view.n_rows
     ftol = factr * _EPS
-    pt = _Point(objective, intercept if objective.fit_intercept else 0.0, coef)
+    pt = _Point(view, u0)
     n_fev = 1
     decrement = np.inf
     converged, stopped, message = False, False, f"reached max_iter={max_iter}"
-    if monitor is not None and monitor(0, pt.theta(objective), pt.f / objective.scale,
-                                       pt.g_theta):
+    if monitor is not None and monitor(0, view.theta(pt.u), pt.f / scale, pt.g_theta):
         stopped = True
     it = 0
     with single_threaded_blas():
@@ -169,46 +212,43 @@ def newton_polish(
                 converged, message = True, f"max |gradient| {pt.gmax:.2e} <= pgtol"
                 break
             it += 1
-            H = curvature.hessian(pt.b, pt.w, "solver='newton'")
+            H = view.hessian(pt.u, "solver='newton'")
             n_fev += 1
             step = -regularised_factor(H).solve(pt.g_user)
-            decrement = 0.5 * float(-pt.g_user @ step) / objective.scale
-            new, n_eval = _line_search(objective, pt, step, decrement * objective.scale, n_rows)
+            decrement = 0.5 * float(-pt.g_user @ step) / scale
+            new, n_eval = _line_search(view, pt, step, decrement * scale, n_rows)
             n_fev += n_eval
             if new is None:
-                floor = max(10.0 * _rounding(pt.f, n_rows), ftol * max(abs(pt.f), objective.scale))
-                converged = decrement * objective.scale <= floor
+                floor = max(10.0 * _rounding(pt.f, n_rows), ftol * max(abs(pt.f), scale))
+                converged = decrement * scale <= floor
                 message = ("no step lowers the objective: at the rounding floor" if converged
                            else "step halving failed: no decrease along the Newton direction")
                 break
             pt = new
-            if monitor is not None and monitor(it, pt.theta(objective), pt.f / objective.scale,
-                                               pt.g_theta):
+            if monitor is not None and monitor(it, view.theta(pt.u), pt.f / scale, pt.g_theta):
                 stopped = True
                 break
-            if decrement <= ftol * max(abs(pt.f) / objective.scale, 1.0):
+            if decrement <= ftol * max(abs(pt.f) / scale, 1.0):
                 converged = True
                 message = f"Newton decrement {decrement:.2e} <= factr * eps"
                 break
     if stopped:
         converged, message = False, "stopped by callback"
-    return NewtonResult(
-        intercept=pt.b, coef=pt.w, fun=pt.f, grad_theta=pt.g_theta, decrement=decrement,
+    res = NewtonResult(
+        intercept=0.0, coef=np.empty(0), fun=pt.f, grad_theta=pt.g_theta, decrement=decrement,
         n_iter=it, n_fev=n_fev, converged=converged, stopped_by_callback=stopped,
         message=message,
     )
+    return res, pt.u
 
 
-def _line_search(objective: Any, pt: _Point, step: np.ndarray, dec2: float, n_rows: int
+def _line_search(view: Any, pt: _Point, step: np.ndarray, dec2: float, n_rows: int
                  ) -> tuple[Optional[_Point], int]:
     """Step halving from t = 1; dec2 = g . H^{-1} g / 2 (unscaled). (new point or None, evals)."""
-    fit_b = objective.fit_intercept
     noise = _rounding(pt.f, n_rows)
     t = 1.0
     for n_eval in range(1, _MAX_HALVINGS + 1):
-        b = pt.b + t * step[0] if fit_b else 0.0
-        w = pt.w + t * (step[1:] if fit_b else step)
-        new = _Point(objective, b, w)
+        new = _Point(view, pt.u + t * step)
         if np.isfinite(new.f):
             if new.f <= pt.f - _ARMIJO * t * 2.0 * dec2:
                 return new, n_eval

@@ -46,6 +46,7 @@ from fastlogit._dask_loss import BlockSet, DaskBinomialLoss, check_workers, stan
 from fastlogit._fit import _start, check_gradient
 from fastlogit._lbfgs import LbfgsOptions, gradient_floor
 from fastlogit._lbfgs import solve as lbfgs_solve
+from fastlogit._newton import BinomialView
 from fastlogit._objective import L2Penalty, Objective, Standardization
 from fastlogit._partitions import NpzLoader, ParquetLoader, Partitions, _paths, save_npz
 from fastlogit._polish import PolishPlan, polish
@@ -305,11 +306,13 @@ verbose, feature_names, standardize
         monitor = Monitor(objective, callback, verbose)
         # the same finish as fastlogit.fit: Newton steps where a Hessian (summed over the
         # blocks) is cheap, see _polish.py
-        plan = PolishPlan(p, info.hessian_work, info.pass_cost, smooth=True, solver=solver)
+        plan = PolishPlan(p + 1, info.hessian_work, info.pass_cost, smooth=True,
+                          solver=solver)
         options = LbfgsOptions(factr=factr, pgtol=pgtol,
                                max_iter=plan.lbfgs_max_iter(max_iter))
         out = lbfgs_solve(objective, theta0, options, monitor)
-        out = polish(plan, objective, out, max_iter, factr, monitor) or out
+        out = polish(plan, lambda: BinomialView(objective), out, max_iter, factr,
+                     monitor) or out
 
     gnorm = float(np.max(np.abs(out.grad), initial=0.0))
     out = check_gradient(out, gnorm, max(options.pgtol, gradient_floor(out.fun)), solver,
