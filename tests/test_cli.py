@@ -249,6 +249,40 @@ def test_npz_round_trip_with_weights_and_offset(tmp_path, data, capsys):
     np.testing.assert_allclose(pred, ref.predict_proba(X, offset=off), rtol=1e-12)
 
 
+@needs["pandas"]
+def test_csv_weights_and_offset(tmp_path, data, capsys):
+    """--weights and --offset are fastlogit.fit's sample_weight and offset; predict needs the
+    offset column of the new rows too."""
+    df = frame(data)
+    rng = np.random.default_rng(5)
+    df["w"], df["exposure"] = rng.uniform(0.5, 2.0, len(df)), rng.normal(0, 0.3, len(df))
+    df.to_csv(tmp_path / "t.csv", index=False)
+    code, out, err = call(capsys, "fit", tmp_path / "t.csv", "--successes", "succ", "--trials",
+                          "trials", "--weights", "w", "--offset", "exposure", "--features",
+                          "age,dose,score", "--lam", "0.3", "--out", tmp_path / "m.json")
+    assert code == 0, err
+    ref = fastlogit.fit(data["X"], data["n"], data["k"], lam=0.3, sample_weight=df["w"],
+                        offset=df["exposure"])
+    _, params = model_params(tmp_path / "m.json")
+    np.testing.assert_allclose(params, np.r_[ref.intercept, ref.coef], rtol=1e-12)
+    code, out, err = call(capsys, "predict", tmp_path / "m.json", tmp_path / "t.csv",
+                          "--out", tmp_path / "p.csv")
+    assert code == 0, err
+    np.testing.assert_allclose(read_predictions(tmp_path / "p.csv")["probability"],
+                               ref.predict_proba(data["X"], offset=df["exposure"]), rtol=1e-12)
+    df.drop(columns=["exposure"]).to_csv(tmp_path / "no_offset.csv", index=False)
+    code, out, err = call(capsys, "predict", tmp_path / "m.json", tmp_path / "no_offset.csv")
+    assert code == 1 and "no column 'exposure'" in err
+
+
+@needs["pandas"]
+def test_saved_index_column_warns(tmp_path, data, capsys):
+    frame(data)[["age", "label"]].to_csv(tmp_path / "t.csv")  # index=True: "Unnamed: 0"
+    code, out, err = call(capsys, "fit", tmp_path / "t.csv", "--label", "label")
+    assert code == 0
+    assert err.startswith("fastlogit: warning: ") and "'Unnamed: 0' looks like" in err
+
+
 def test_npz_matrix_and_separate_targets(tmp_path, data, capsys):
     """scipy.sparse.save_npz cannot hold more arrays: --targets names a second file."""
     X = sp.csr_matrix(data["X"])

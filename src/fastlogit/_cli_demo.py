@@ -17,7 +17,7 @@ import numpy as np
 
 import fastlogit
 from fastlogit import _kernels
-from fastlogit._cli_util import CliError, format_count, progress_for
+from fastlogit._cli_util import CliError, fit_quietly_then_warn, format_count, progress_for
 from fastlogit._threads import resolve_threads
 
 DESCRIPTION = """\
@@ -103,13 +103,11 @@ def run_synthetic(args: argparse.Namespace) -> int:
           f"two-row encoding needs {int(np.count_nonzero(k) + np.count_nonzero(n - k)):,}")
     progress = progress_for(args)
     t0 = time.perf_counter()
-    try:
-        res = fastlogit.fit(X, n, k, lam=lam, solver=args.solver, threads=threads,
-                            max_iter=args.max_iter or 1000, verbose=args.verbose,
-                            callback=progress)
-    finally:
-        if progress is not None:
-            progress.close()
+    res = fit_quietly_then_warn(
+        lambda: fastlogit.fit(X, n, k, lam=lam, solver=args.solver, threads=threads,
+                              max_iter=args.max_iter or 1000, verbose=args.verbose,
+                              callback=progress),
+        progress)
     t_fit = time.perf_counter() - t0
     print(f"fit:   {args.solver}, lam={lam:g}: {t_fit:.2f} s, {res.n_iter} iterations, "
           f"{res.n_fev} passes over the data ({1e3 * t_fit / max(res.n_fev, 1):.0f} ms each), "

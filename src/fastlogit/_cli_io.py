@@ -24,6 +24,7 @@ by position, named ``f<index>`` after the svmlight file's own indices and
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,6 +212,13 @@ def _from_frame(df: Any, cols: Columns, path: str) -> tuple:
     used = {c for c in (cols.label, cols.successes, cols.trials, cols.weights, cols.offset) if c}
     features = list(cols.features) if cols.features is not None else [
         str(c) for c in df.columns if c not in used]
+    if cols.features is None:
+        index_like = [c for c in features if c.startswith("Unnamed: ")]
+        if index_like:
+            warnings.warn(f"{path}: column {index_like[0]!r} looks like a saved row index "
+                          "(pandas writes one unless index=False) and is used as a feature; "
+                          "list the features with --features to leave it out", UserWarning,
+                          stacklevel=2)
     clash = [c for c in features if c in used]
     if clash:
         raise CliError(f"column {clash[0]!r} cannot be both a feature and the outcome, "

@@ -198,8 +198,10 @@ def run_toy(args: Any) -> int:
     newton = rows[-1][1]
     spread = max(max(abs(r.intercept - newton.intercept), abs(r.coef[0] - newton.coef[0]))
                  for _, r in rows)
-    _say(f"The three agree to {spread:.1e} in (w0, w1): the same minimum, reached in very "
-         "different numbers of steps.")
+    iters = [r.n_iter for _, r in rows]
+    _say(f"The three agree to {spread:.1e} in (w0, w1): the same minimum"
+         + (", reached in very different numbers of steps." if max(iters) > 2 * min(iters) + 2
+            else "."))
     w0, w1 = newton.intercept, float(newton.coef[0])
     if abs(w1) <= 1e-9 * max(1.0, abs(w0)):
         print(f"w1 = 0: P(label = 1 | x) = {1 / (1 + np.exp(-w0)):.4g} whatever x")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib
 import sys
 import time
-from typing import Any, Optional, TextIO
+import warnings
+from typing import Any, Callable, Optional, TextIO
 
 EXTRA = "pip install 'fastlogit[cli]'"
 
@@ -149,6 +150,20 @@ def is_terminal(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+def fit_quietly_then_warn(fit: Callable[[], Any], progress: Optional[Progress]) -> Any:
+    """Run ``fit()`` and erase the progress line before any warning it raised is shown,
+    so that a warning never lands in the middle of the live line."""
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            result = fit()
+        finally:
+            if progress is not None:
+                progress.close()
+    for w in caught:
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return result
 
 
 def progress_for(args: Any, label: str = "fitting") -> Optional[Progress]:

@@ -29,6 +29,7 @@ import fastlogit
 from fastlogit._cli_util import (
     CliError,
     Progress,
+    fit_quietly_then_warn,
     format_count,
     is_terminal,
     one_line,
@@ -183,14 +184,12 @@ def _fit_command(args: argparse.Namespace) -> int:
     _print_data(args.data, fmt, data, t_read)
 
     progress = progress_for(args)
+    kwargs = _fit_kwargs(args, progress)
     t0 = time.perf_counter()
-    try:
-        res = fastlogit.fit(data.X, data.n, data.k, sample_weight=data.weights,
-                            offset=data.offset, feature_names=data.feature_names,
-                            **_fit_kwargs(args, progress))
-    finally:
-        if progress is not None:
-            progress.close()
+    res = fit_quietly_then_warn(
+        lambda: fastlogit.fit(data.X, data.n, data.k, sample_weight=data.weights,
+                              offset=data.offset, feature_names=data.feature_names, **kwargs),
+        progress)
     seconds = time.perf_counter() - t0
     _print_fit(res, seconds)
     inference = _print_summary(res, args.summary, args.alpha)
