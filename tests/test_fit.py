@@ -116,7 +116,7 @@ def test_every_layout_same_answer():
 
 
 def test_threads_fit_reproducible_and_close():
-    X, n, k, s, o = random_problem(m=3000, p=20, density=0.3, seed=14)
+    X, n, k, s, o = random_problem(m=20000, p=20, density=0.3, seed=14)
     Xs = sp.csr_matrix(X)
     one = fastlogit.fit(Xs, n, k, lam=1.0, threads=1, **TIGHT)
     two = fastlogit.fit(Xs, n, k, lam=1.0, threads=2, **TIGHT)
@@ -163,7 +163,8 @@ def test_verbose_and_callback():
     assert len(lines) == len(seen) + 1 == res.n_iter + 2
     assert isinstance(seen[-1], fastlogit.IterationInfo)
     assert seen[-1].objective == pytest.approx(res.objective, rel=1e-12)
-    assert all(a.objective >= b.objective for a, b in zip(seen, seen[1:]))
+    # never increases (Newton polish steps: at most by F's rounding error)
+    assert all(b.objective <= a.objective * (1 + 1e-13) for a, b in zip(seen, seen[1:]))
     np.testing.assert_allclose(seen[-1].coef, res.coef)
     stopped = fastlogit.fit(X, n, k, callback=lambda info: info.iteration >= 2)
     assert not stopped.converged and stopped.message == "stopped by callback"

@@ -41,7 +41,8 @@ def _hessian_of(design, sn, o, w, b, threads=1, pairs=True):
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("name", list(layouts(np.eye(2))))
 def test_hessian_matches_numpy(name, threads):
-    X, sn, _, o, w, b, _ = _setup()
+    # two threads need enough rows to get two ranges (_rows.pxd: MIN_THREAD_WORK)
+    X, sn, _, o, w, b, _ = _setup(m=300 if threads == 1 else 12000)
     d_ref = numpy_weights(X, sn, o, w, b)
     H_ref = numpy_hessian(X, d_ref)
     design = as_design(layouts(X)[name])
@@ -61,7 +62,7 @@ def test_hessian_matches_numpy(name, threads):
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("name", list(layouts(np.eye(2))))
 def test_hessp_matches_numpy(name, threads):
-    X, sn, _, o, w, b, rng = _setup(seed=3)
+    X, sn, _, o, w, b, rng = _setup(m=300 if threads == 1 else 12000, seed=3)
     H_ref = numpy_hessian(X, numpy_weights(X, sn, o, w, b))
     design = as_design(layouts(X)[name])
     tol = 1e-6 if name in SINGLE else 1e-12

@@ -103,7 +103,8 @@ def test_duplicate_entries_are_summed():
 
 @pytest.mark.parametrize("name", ["dense_c64", "dense_f64", "csr64_i32"])
 def test_threads_agree_and_are_reproducible(name):
-    X, n, k, s, o = random_problem(m=5000, p=30, density=0.3, seed=9)
+    X, n, k, s, o = random_problem(m=20000, p=30, density=0.3, seed=9)
+    assert _kernels.kernel_thread_count(4, 20000, int(0.3 * 20000 * 30)) >= 2
     Xl = layouts(X)[name]
     w = np.random.default_rng(4).normal(size=30) * 0.2
     one = kernel(Xl, n, k, s, o, w, 0.1, threads=1)
@@ -173,3 +174,18 @@ def test_empty_rows_and_zero_features():
     np.testing.assert_array_equal(g, 0.0)
     loss0, g0, gb0 = kernel(np.empty((3, 0)), n, k, None, None, np.zeros(0), 0.0)
     assert loss0 == pytest.approx(loss) and gb0 == pytest.approx(gb) and g0.shape == (0,)
+
+
+def test_small_inputs_run_on_fewer_threads():
+    # waking a team costs more than it saves on tiny inputs (_rows.pxd: MIN_THREAD_WORK)
+    assert _kernels.kernel_thread_count(2, 500, 3000) == 1
+    assert _kernels.kernel_thread_count(8, 1_000_000, 32_000_000) == 8
+    assert _kernels.kernel_thread_count(8, 3, 10**9) == 3  # never more ranges than rows
+    assert _kernels.kernel_thread_count(2, 0, 0) == 1
+    # the cap depends on the data only: a small fit gives the same answer at any threads=
+    X, n, k, s, o = random_problem(m=200, p=5, seed=1)
+    w = np.linspace(-1, 1, 5)
+    one = kernel(X, n, k, s, o, w, 0.1, threads=1)
+    eight = kernel(X, n, k, s, o, w, 0.1, threads=8)
+    assert one[0] == eight[0]
+    np.testing.assert_array_equal(one[1], eight[1])

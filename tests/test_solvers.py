@@ -130,7 +130,7 @@ def test_callback_verbose_and_max_iter(solver):
 
 
 def test_threads_reproducible():
-    X, n, k, s, o = random_problem(m=3000, p=12, density=0.3, seed=27)
+    X, n, k, s, o = random_problem(m=20000, p=12, density=0.3, seed=27)
     Xs = sp.csr_matrix(X)
     for solver in ("newton", "newton-cg"):
         one = fastlogit.fit(Xs, n, k, lam=0.1, solver=solver, threads=1)

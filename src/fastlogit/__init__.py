@@ -6,21 +6,52 @@
 array([0.726, 0.274])
 """
 
+from fastlogit._aggregate import Aggregated, aggregate
+from fastlogit._cv import CVResult, cv
 from fastlogit._fit import fit
 from fastlogit._inference import SeparationWarning
+from fastlogit._multinomial import fit_multinomial
+from fastlogit._multinomial_result import MultinomialResult
+from fastlogit._path import PathResult, path
 from fastlogit._result import LogitResult
 from fastlogit._solvers import ConvergenceWarning, IterationInfo
 from fastlogit._special import log1pexp, log_sigmoid, sigmoid
 from fastlogit._version import __version__
 
 __all__ = [
+    "Aggregated",
+    "CVResult",
     "ConvergenceWarning",
     "IterationInfo",
     "LogitResult",
+    "MultinomialResult",
+    "PathResult",
     "SeparationWarning",
     "__version__",
+    "aggregate",
+    "cv",
     "fit",
+    "fit_multinomial",
     "log1pexp",
     "log_sigmoid",
+    "path",
     "sigmoid",
 ]
+
+# The scikit-learn estimators (fastlogit.LogisticRegression, fastlogit.BinomialRegressor)
+# are loaded on first access; they stay out of __all__ so that `from fastlogit import *`
+# works without scikit-learn.
+_SKLEARN_ESTIMATORS = ("BinomialRegressor", "LogisticRegression")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SKLEARN_ESTIMATORS))
+
+
+def __getattr__(name):
+    """Load the scikit-learn estimators on first use (scikit-learn is optional)."""
+    if name in _SKLEARN_ESTIMATORS:
+        from fastlogit import sklearn as _sklearn
+
+        return getattr(_sklearn, name)
+    raise AttributeError(f"module 'fastlogit' has no attribute {name!r}")

@@ -104,9 +104,13 @@ class Curvature:
         self._hv = np.empty(design.n_features, dtype=np.float64)
 
     @classmethod
-    def from_objective(cls, objective: Any, solver: Optional[str] = None) -> Curvature:
+    def from_objective(cls, objective: Any, solver: Optional[str] = None) -> Any:
+        """The curvature of an objective's loss: a Curvature for a local BinomialLoss, a
+        SummedCurvature for a loss that sums its own Hessian (fastlogit.dask)."""
         loss = objective.loss
         diag = penalty_diagonal(objective.penalty, objective.n_features, solver)
+        if not hasattr(loss, "design"):
+            return SummedCurvature(loss, objective.fit_intercept, diag)
         return cls(loss.design, loss.sn, loss.offset, loss.threads, objective.fit_intercept,
                    diag)
 
@@ -167,6 +171,28 @@ class Curvature:
                                       np.ascontiguousarray(w, dtype=np.float64), float(b), H,
                                       threads, pairs)
         idx = np.arange(1, P)
+        H[idx, idx] += self.penalty_diag
+        return H if self.fit_intercept else H[1:, 1:].copy()
+
+
+class SummedCurvature:
+    """The full Hessian from a loss that adds it up over its own blocks (its ``hessian(b,
+    w)`` is X~^T D X~ with the intercept first); all Newton's method needs."""
+
+    def __init__(self, loss: Any, fit_intercept: bool, penalty_diag: np.ndarray) -> None:
+        self.loss = loss
+        self.fit_intercept = fit_intercept
+        self.penalty_diag = penalty_diag
+
+    @property
+    def n_params(self) -> int:
+        return self.penalty_diag.shape[0] + int(self.fit_intercept)
+
+    def hessian(self, b: float, w: np.ndarray, purpose: str = "the Hessian",
+                advice: str = "") -> np.ndarray:
+        check_hessian_size(self.n_params, purpose, advice)
+        H = np.array(self.loss.hessian(b, w), dtype=np.float64)
+        idx = np.arange(1, H.shape[0])
         H[idx, idx] += self.penalty_diag
         return H if self.fit_intercept else H[1:, 1:].copy()
 

@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any, Callable, Optional
 
 import numpy as np
 
+from fastlogit._constrained import (
+    Solution,
+    finish,
+    make_objective,
+    solve_and_finish,
+    solver_bounds,
+)
 from fastlogit._inference import warn_if_separated
-from fastlogit._lbfgs import LbfgsOptions
-from fastlogit._objective import BinomialLoss, L2Penalty, Objective, Standardization
+from fastlogit._lbfgs import LbfgsOptions, gradient_floor
+from fastlogit._objective import BinomialLoss, Objective, Standardization
+from fastlogit._penalties import (
+    Box,
+    ElasticNet,
+    as_bounds,
+    as_l1_ratio,
+    as_penalty_factor,
+    check_start_in_box,
+)
+from fastlogit._polish import PolishPlan, polish
 from fastlogit._result import LogitResult, TrainingData
-from fastlogit._solvers import ConvergenceWarning, IterationInfo, Monitor, get_solver
+from fastlogit._solvers import (
+    ConvergenceWarning,
+    IterationInfo,
+    Monitor,
+    SolverOutcome,
+    get_solver,
+    require_support,
+)
 from fastlogit._threads import resolve_threads
 from fastlogit._validate import (
     as_counts,
@@ -31,6 +55,9 @@ def fit(
     *,
     y: Any = None,
     lam: float = 1.0,
+    l1_ratio: float = 0.0,
+    penalty_factor: Any = None,
+    bounds: Any = None,
     fit_intercept: bool = True,
     sample_weight: Any = None,
     offset: Any = None,
@@ -45,17 +72,26 @@ def fit(
     feature_names: Any = None,
     standardize: bool = True,
 ) -> LogitResult:
-    """Fit L2-regularised logistic regression to binomial rows (X, n, k).
+    """Fit regularised logistic regression to binomial rows (X, n, k).
 
     Minimises
 
-        F(b, w) = sum_i s_i [n_i log(1 + exp(z_i)) - k_i z_i] + lam/2 ||w||^2,
-        z_i = o_i + b + x_i . w,
+        F(b, w) = sum_i s_i [n_i log(1 + exp(z_i)) - k_i z_i]
+                  + lam [(1 - l1_ratio)/2 sum_j c_j w_j^2 + l1_ratio sum_j c_j |w_j|],
+        z_i = o_i + b + x_i . w,   lower_j <= w_j <= upper_j,
 
-    the negative binomial log-likelihood (up to a constant) plus a ridge
-    penalty on w (never on b). lam is the penalty on the *summed* loss, so
-    ``lam = 1 / C`` of scikit-learn's LogisticRegression; with n_i = 1 and
-    k_i in {0, 1} this is ordinary logistic regression.
+    the negative binomial log-likelihood (up to a constant) plus a ridge,
+    lasso or elastic-net penalty on w (never on b), with optional bounds on
+    w. lam is the penalty on the *summed* loss, so ``lam = 1 / C`` of
+    scikit-learn's LogisticRegression; with n_i = 1 and k_i in {0, 1} this is
+    ordinary logistic regression.
+
+    L1 and bounds are handled by L-BFGS-B's bound constraints: w_j = w+_j -
+    w-_j with both parts >= 0 (or one orthant-constrained variable when the
+    sign of w_j is known) makes the L1 term linear. Coefficients that the
+    optimality (KKT) conditions put at 0 are reported as exactly 0,
+    coefficients at a bound as exactly the bound, and ``grad_norm`` is then
+    the largest violation of those conditions.
 
     Parameters
     ----------
@@ -71,7 +107,17 @@ def fit(
     y : array_like of shape (n_rows,), optional
         0/1 labels instead of (n, k): the same as n = 1, k = y.
     lam : float, default 1.0
-        L2 penalty, >= 0.
+        Penalty strength, >= 0.
+    l1_ratio : float in [0, 1], default 0.0
+        Share of the L1 term: 0 = ridge, 1 = lasso, between = elastic net
+        (glmnet's alpha, scikit-learn's l1_ratio). Only solver "lbfgs".
+    penalty_factor : array_like of shape (n_features,), optional
+        Per-feature multipliers c_j >= 0 of both penalty terms (glmnet's
+        penalty.factor, used as given): 0 leaves a feature unpenalised.
+    bounds : (lower, upper), optional
+        Bounds on the coefficients (never the intercept): each a scalar, None
+        (unbounded) or an array of shape (n_features,); e.g. ``(0, None)``
+        for non-negative coefficients, ``(lo, hi)`` per feature.
     fit_intercept : bool, default True
         Fit b; otherwise b = 0.
     sample_weight : array_like of shape (n_rows,), optional
@@ -81,16 +127,16 @@ def fit(
     solver : {"lbfgs", "newton", "newton-cg", "gd"}, default "lbfgs"
         All minimise the same F and reach the same optimum.
         "lbfgs": scipy's L-BFGS-B in standardised coordinates; the fast path
-        for everything, wide sparse data included. "newton": Newton/IRLS with
-        the full Hessian (one compiled pass) and a Cholesky solve, step
-        halving so F never increases (beyond rounding); a handful of
-        iterations to machine precision; for n_features up to
+        for everything, wide sparse data, L1 and bounds included. "newton":
+        Newton/IRLS with the full Hessian (one compiled pass) and a Cholesky
+        solve, step halving so F never increases (beyond rounding); a handful
+        of iterations to machine precision; for n_features up to
         ``fastlogit._newton.NEWTON_MAX_FEATURES`` (5000), a ValueError above.
         "newton-cg": truncated Newton with Hessian-vector products (no dense
         matrix), for wide problems that need second-order accuracy. "gd":
         plain gradient descent with backtracking, for teaching and as a
-        reference: slow (often thousands of iterations). The second-order
-        solvers and "gd" support the L2 penalty only.
+        reference: slow (often thousands of iterations). Only "lbfgs" takes
+        l1_ratio > 0 or bounds.
     factr : float, default 1e3
         L-BFGS-B stops when the decrease of F / sum(s n) in one iteration
         falls below factr * machine epsilon (2.2e-13 at the default, which
@@ -103,12 +149,13 @@ def fit(
         coefficients to about machine precision.
     pgtol : float, optional
         ... or when max_j |dF/dtheta_j| / sum(s n) <= pgtol, the gradient in
-        the standardised coordinates the solver works in. Values below the
-        rounding floor (about 1e-8) cannot be reached by any objective-driven
-        line search; a stop there still counts as converged. The same test
-        for every solver ("newton" checks it before forming a Hessian).
-        Default 1e-8; 0 for "newton", whose decrement test stops it at
-        machine precision one cheap iteration later.
+        the standardised coordinates the solver works in (the projected
+        gradient / KKT residual with L1 or bounds). Values below the rounding
+        floor (about 1e-8) cannot be reached by any objective-driven line
+        search; a stop there still counts as converged. The same test for
+        every solver ("newton" checks it before forming a Hessian). Default
+        1e-8; 0 for "newton", whose decrement test stops it at machine
+        precision one cheap iteration later.
     max_iter : int, default 1000
         Iterations of the solver: L-BFGS-B iterations, Newton steps (each one
         Hessian), or gradient steps.
@@ -117,7 +164,8 @@ def fit(
         every core. A given count gives bitwise identical results every run.
     x0 : LogitResult or array_like of shape (n_features + fit_intercept,), optional
         Starting point: a previous result, or [intercept, coef...] (coef
-        alone when fit_intercept=False). Default: zero coefficients and the
+        alone when fit_intercept=False); it must lie within ``bounds``.
+        Default: zero coefficients (clipped into the bounds) and the
         intercept at the pooled log-odds.
     callback : callable, optional
         Called after every iteration (of any solver) with an ``IterationInfo``
@@ -138,7 +186,10 @@ def fit(
     Raises
     ------
     ValueError, TypeError
-        For malformed input, naming the argument and the row at fault.
+        For malformed input, naming the argument and the row at fault; for
+        l1_ratio outside [0, 1], a negative or wrongly sized penalty_factor,
+        bounds with lower > upper, an x0 outside the bounds, or L1/bounds
+        with a solver that cannot handle them.
 
     Warns
     -----
@@ -156,8 +207,61 @@ def fit(
     array([ 0.9728, -0.9728])
     >>> res.predict_proba(np.eye(2)).round(3)
     array([0.726, 0.274])
+
+    A lasso fit, with exact zeros, and non-negative coefficients:
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 5))
+    >>> k = rng.binomial(10, 1 / (1 + np.exp(-X @ [1.0, -1.0, 0, 0, 0])))
+    >>> fastlogit.fit(X, 10, k, lam=40.0, l1_ratio=1.0).coef.round(3)
+    array([ 0.761, -0.853,  0.   ,  0.   ,  0.   ])
+    >>> fastlogit.fit(X, 10, k, lam=1.0, bounds=(0, None)).coef.round(3)
+    array([0.767, 0.   , 0.   , 0.   , 0.   ])
     """
     names = _feature_names(X, feature_names)
+    data = training_data(X, n, k, y, sample_weight, offset, fit_intercept)
+    p = data.design.n_features
+    lam = as_nonnegative_scalar(lam, "lam")
+    l1_ratio = as_l1_ratio(l1_ratio)
+    factor = as_penalty_factor(penalty_factor, p)
+    box = as_bounds(bounds, p)
+    factr = as_nonnegative_scalar(factr, "factr")
+    pgtol = (0.0 if solver == "newton" else 1e-8) if pgtol is None else (
+        as_nonnegative_scalar(pgtol, "pgtol"))
+    max_iter = as_positive_int(max_iter, "max_iter")
+    n_threads = resolve_threads(threads)
+    solve = get_solver(solver)
+    penalty = ElasticNet(lam, l1_ratio, factor)
+    require_support(solver, l1=not penalty.is_smooth, bounds=box is not None)
+
+    base = base_objective(data, penalty, fit_intercept, standardize, n_threads)
+    start = _start(x0, p, fit_intercept, box)
+    objective = make_objective(base, penalty.l1_weights(p), box,
+                               start=None if start is None else start[1])
+    theta0 = objective.initial_theta() if start is None else objective.join(*start)
+    monitor = Monitor(objective, callback, verbose)
+    plan = PolishPlan.for_design(data.design, smooth=objective is base, solver=solver)
+    options = LbfgsOptions(factr=factr, pgtol=pgtol, max_iter=plan.lbfgs_max_iter(max_iter),
+                           bounds=solver_bounds(objective))
+    out, sol = solve_and_finish(solve, objective, theta0, options, monitor,
+                                lambda o: kkt_target(o, options))
+    polished = polish(plan, base, out, max_iter, factr, monitor)
+    if polished is not None:
+        out = polished
+        sol = finish(base, out, kkt_target(out, options))
+
+    out = check_gradient(out, sol.grad_norm, kkt_target(out, options), solver, max_iter)
+    if lam == 0.0 and not out.stopped_by_callback:
+        warn_if_separated(base, sol.intercept, sol.coef, names)
+    settings = dict(lam=lam, l1_ratio=l1_ratio, penalty_factor=factor, bounds=box,
+                    fit_intercept=fit_intercept, solver=solver, factr=factr, pgtol=pgtol,
+                    max_iter=max_iter, threads=n_threads, standardize=standardize)
+    return make_result(sol, out, data, settings, names)
+
+
+def training_data(X: Any, n: Any, k: Any, y: Any, sample_weight: Any, offset: Any,
+                  fit_intercept: bool) -> TrainingData:
+    """The validated (X, n, k, s, o) of a fit, or a clear error."""
     design = as_design(X, "X")
     m, p = design.n_rows, design.n_features
     if m == 0:
@@ -172,56 +276,76 @@ def fit(
         n_arr, k_arr = as_counts(n, k, m)
     s = as_sample_weight(sample_weight, m)
     off = as_row_vector(offset, "offset", m)
-    lam = as_nonnegative_scalar(lam, "lam")
-    factr = as_nonnegative_scalar(factr, "factr")
-    pgtol = (0.0 if solver == "newton" else 1e-8) if pgtol is None else (
-        as_nonnegative_scalar(pgtol, "pgtol"))
-    max_iter = as_positive_int(max_iter, "max_iter")
-    n_threads = resolve_threads(threads)
-    solve = get_solver(solver)
-
-    sn, sk = (n_arr, k_arr) if s is None else (s * n_arr, s * k_arr)
+    sn = n_arr if s is None else s * n_arr
     if not float(sn.sum()) > 0:
         raise ValueError("the rows carry no trials (sum of sample_weight * n is 0): nothing to fit")
+    return TrainingData(design, n_arr, k_arr, s, off)
 
-    std = (Standardization.from_data(design, sn, fit_intercept, n_threads) if standardize
-           else Standardization.identity(p))
-    objective = Objective(BinomialLoss(design, sn, sk, off, n_threads), L2Penalty(lam), std,
-                          fit_intercept)
-    theta0 = _start(objective, x0, p, fit_intercept)
-    monitor = Monitor(objective, callback, verbose)
-    options = LbfgsOptions(factr=factr, pgtol=pgtol, max_iter=max_iter)
-    out = solve(objective, theta0, options, monitor)
 
-    if not out.converged and not out.stopped_by_callback:
-        warnings.warn(
-            f"{solver} did not converge ({out.message}); "
-            f"max |gradient| = {np.max(np.abs(out.grad), initial=0):.3g}. Raise max_iter "
-            "(or loosen factr/pgtol), or check the data for separation or extreme scales.",
-            ConvergenceWarning, stacklevel=2,
-        )
-    b, w = objective.split(out.theta)
-    if lam == 0.0:
-        warn_if_separated(objective, b, w, names)
-    settings = dict(lam=lam, fit_intercept=fit_intercept, solver=solver, factr=factr,
-                    pgtol=pgtol, max_iter=max_iter, threads=n_threads, standardize=standardize)
+def base_objective(data: TrainingData, penalty: ElasticNet, fit_intercept: bool,
+                   standardize: bool, n_threads: int,
+                   std: Optional[Standardization] = None) -> Objective:
+    """The smooth objective (loss + ridge part of the penalty) in standardised coordinates."""
+    s = data.sample_weight
+    sn, sk = (data.n, data.k) if s is None else (s * data.n, s * data.k)
+    if std is None:
+        std = (Standardization.from_data(data.design, sn, fit_intercept, n_threads)
+               if standardize else Standardization.identity(data.design.n_features))
+    loss = BinomialLoss(data.design, sn, sk, data.offset, n_threads)
+    return Objective(loss, penalty.ridge, std, fit_intercept)
+
+
+def kkt_target(out: SolverOutcome, options: LbfgsOptions) -> float:
+    """The optimality level a fit can be held to: pgtol, or the rounding floor above it."""
+    return max(options.pgtol, gradient_floor(out.fun))
+
+
+def check_gradient(out: SolverOutcome, grad_norm: float, target: float, solver: str,
+                   max_iter: int) -> SolverOutcome:
+    """``converged`` means the gradient (KKT) condition holds at the answer: max |g| <=
+    target = max(pgtol, rounding floor), whatever stopped the solver. A ConvergenceWarning
+    says when it does not, and what to change."""
+    if out.stopped_by_callback:
+        return out
+    if out.converged and grad_norm <= target:
+        return out
+    if out.converged:  # the solver's own test (e.g. F stopped decreasing) fired early
+        out = replace(out, converged=False, message=(
+            f"{out.message}; but max |gradient| {grad_norm:.2e} > {target:.2e}"))
+        advice = "Lower factr (e.g. 1e1) so that the solver keeps going"
+    elif out.n_iter >= max_iter:
+        advice = f"Raise max_iter (now {max_iter})"
+    else:
+        advice = "Try solver='newton' (n_features up to 5000) or lower factr"
+    warnings.warn(
+        f"{solver} did not converge: {out.message}. {advice}; also check the data for "
+        "separation (fitted probabilities 0 or 1) or columns on extreme scales.",
+        ConvergenceWarning, stacklevel=3,
+    )
+    return out
+
+
+def make_result(sol: Solution, out: SolverOutcome, data: TrainingData, settings: dict,
+                names: Optional[tuple]) -> LogitResult:
     return LogitResult(
-        coef=np.array(w, dtype=np.float64), intercept=float(b),
-        objective=out.fun * objective.scale,
-        grad_norm=float(np.max(np.abs(out.grad), initial=0.0)),
-        n_iter=out.n_iter, n_fev=out.n_fev, converged=out.converged, message=out.message,
-        solver=solver, settings=settings, n_rows=m, n_features=p, feature_names=names,
-        _training=TrainingData(design, n_arr, k_arr, s, off),
+        coef=sol.coef, intercept=sol.intercept, objective=sol.objective,
+        grad_norm=sol.grad_norm, n_iter=out.n_iter, n_fev=out.n_fev, converged=out.converged,
+        message=out.message, solver=settings["solver"], settings=settings,
+        n_rows=data.design.n_rows, n_features=data.design.n_features, feature_names=names,
+        _training=data,
     )
 
 
-def _start(objective: Objective, x0: Any, p: int, fit_intercept: bool) -> np.ndarray:
+def _start(x0: Any, p: int, fit_intercept: bool,
+           box: Optional[Box] = None) -> Optional[tuple[float, np.ndarray]]:
+    """The validated starting point (intercept, coef), or None for the default start."""
     if x0 is None:
-        return objective.initial_theta()
+        return None
     if isinstance(x0, LogitResult):
         if x0.n_features != p:
             raise ValueError(f"x0 was fitted on {x0.n_features} features, X has {p}")
-        return objective.join(x0.intercept if fit_intercept else 0.0, x0.coef)
+        check_start_in_box(x0.coef, box)
+        return (x0.intercept if fit_intercept else 0.0), x0.coef
     arr = np.asarray(x0, dtype=np.float64)
     expected = p + int(fit_intercept)
     if arr.shape != (expected,):
@@ -229,9 +353,10 @@ def _start(objective: Objective, x0: Any, p: int, fit_intercept: bool) -> np.nda
         raise ValueError(f"x0 must have shape ({expected},) as {layout}; got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError("x0 contains NaN or infinity")
+    check_start_in_box(arr[int(fit_intercept):], box)
     if fit_intercept:
-        return objective.join(float(arr[0]), arr[1:])
-    return objective.join(0.0, arr)
+        return float(arr[0]), arr[1:]
+    return 0.0, arr
 
 
 def _feature_names(X: Any, feature_names: Any) -> Optional[tuple]:

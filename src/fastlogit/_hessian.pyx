@@ -52,8 +52,8 @@ from scipy.linalg.cython_blas cimport dsyrk
 
 from fastlogit._kernels cimport floating, index_t
 from fastlogit._rows cimport (
-    LAYOUT_C, LAYOUT_CSR, block_rows, dot, merge_thread_buffers, partition_rows, xtd_block,
-    z_block,
+    LAYOUT_C, LAYOUT_CSR, block_rows, dot, merge_thread_buffers, partition_rows, thread_count,
+    xtd_block, z_block,
 )
 
 
@@ -74,11 +74,6 @@ cdef inline double hessian_weight(double z, double n) noexcept nogil:
     return n * (e / (q * q))
 
 
-cdef inline int _threads_for(int n_threads, Py_ssize_t n_rows) noexcept nogil:
-    cdef int T = n_threads if n_threads < n_rows else (<int> n_rows if n_rows > 0 else 1)
-    return T if T >= 1 else 1
-
-
 # ---------------------------------------------------------------------------
 # Hessian weights D
 
@@ -91,7 +86,7 @@ def binomial_hessian_weights(
 ):
     """d_out[i] = n_i sigmoid(z_i) (1 - sigmoid(z_i)), z_i = offset_i + b + x_i . w."""
     cdef Py_ssize_t p = n_features
-    cdef int T = _threads_for(n_threads, n_rows)
+    cdef int T = thread_count(n_threads, n_rows, values.shape[0])
     cdef Py_ssize_t blk = block_rows(layout, n_rows, p, values.shape[0],
                                      sizeof(floating), sizeof(index_t))
     cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
@@ -160,7 +155,7 @@ cdef double _hessp(
     const double[::1] vw, double vb, double[::1] hv_out, int n_threads,
 ):
     cdef Py_ssize_t p = n_features
-    cdef int T = _threads_for(n_threads, n_rows)
+    cdef int T = thread_count(n_threads, n_rows, values.shape[0])
     cdef Py_ssize_t blk = block_rows(layout, n_rows, p, values.shape[0],
                                      sizeof(floating), sizeof(index_t))
     cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
@@ -362,7 +357,7 @@ cdef _gram(
     cdef Py_ssize_t p = n_features, P = n_features + 1
     if hess_out.shape[0] != P or hess_out.shape[1] != P:
         raise ValueError(f"hess_out must have shape ({P}, {P})")
-    cdef int T = _threads_for(n_threads, n_rows)
+    cdef int T = thread_count(n_threads, n_rows, values.shape[0])
     cdef bint pairs = sparse_pairs and layout == LAYOUT_CSR
     cdef Py_ssize_t blk = (block_rows(layout, n_rows, p, values.shape[0], sizeof(floating),
                                       sizeof(index_t)) if pairs else gram_block_rows(P))

@@ -55,6 +55,11 @@ def openmp_max_threads():
     return fl_openmp_max_threads()
 
 
+def kernel_thread_count(int n_threads, Py_ssize_t n_rows, Py_ssize_t n_values):
+    """How many row ranges (threads) a kernel uses for an input of this size."""
+    return thread_count(n_threads, n_rows, n_values)
+
+
 def openmp_enabled():
     """True when the kernels were compiled with OpenMP."""
     return bool(fl_openmp_enabled())
@@ -158,7 +163,7 @@ def binomial_loss_grad(
     them, a third less memory traffic on one-hot data, with identical results.
     """
     cdef Py_ssize_t p = n_features
-    cdef int T = thread_count(n_threads, n_rows)
+    cdef int T = thread_count(n_threads, n_rows, values.shape[0])
     cdef Py_ssize_t blk = block_rows(layout, n_rows, p, values.shape[0],
                                      sizeof(floating), sizeof(index_t))
     cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
@@ -202,7 +207,7 @@ def linear_predictor(
 ):
     """out[i] = offset[i] + b + x_i . w for every row (the same loops as the loss)."""
     cdef Py_ssize_t p = n_features
-    cdef int T = thread_count(n_threads, n_rows)
+    cdef int T = thread_count(n_threads, n_rows, values.shape[0])
     cdef Py_ssize_t blk = block_rows(layout, n_rows, p, values.shape[0],
                                      sizeof(floating), sizeof(index_t))
     cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
@@ -273,7 +278,7 @@ def weighted_column_moments(
     Returns an array of shape (3, n_features).
     """
     cdef Py_ssize_t p = n_features
-    cdef int T = thread_count(n_threads, n_rows)
+    cdef int T = thread_count(n_threads, n_rows, values.shape[0])
     cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
     result = np.zeros((T, 3 * p), dtype=np.float64)
     cdef double[:, ::1] acc = result

@@ -10,6 +10,11 @@ it looks for, about |g|^2 / (2 curvature), is below the rounding noise of f
 scaled f: the best an objective-driven method can do in double precision.
 Such a stop counts as converged when |g| is within ``_FLOOR_FACTOR`` times
 that floor; anywhere else it is a failure.
+
+With bounds (``LbfgsOptions.bounds``, used for L1 and box constraints, see
+_constrained.py) every gradient test uses the projected gradient
+theta - P(theta - g), P the projection onto the box: its entries for variables
+held at a bound by a gradient pointing outwards are 0.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import Bounds, minimize
 
 from fastlogit._solvers import Monitor, SolverOutcome
 from fastlogit._threads import single_threaded_blas
@@ -39,7 +44,7 @@ class LbfgsOptions:
     pgtol: float = 1e-8
     max_iter: int = 1000
     memory: int = 10  # number of correction pairs (scipy's maxcor)
-    bounds: Optional[Any] = None
+    bounds: Optional[tuple[np.ndarray, np.ndarray]] = None  # (lower, upper) on theta
 
 
 class _Cache:
@@ -67,21 +72,23 @@ def solve(objective: Any, theta0: np.ndarray, options: LbfgsOptions,
           monitor: Monitor) -> SolverOutcome:
     cache = _Cache(objective)
     iteration = [0]
+    bounds = options.bounds
     if monitor.active:
         f0, g0 = cache(theta0)
-        monitor(0, theta0, f0, g0)
+        monitor(0, theta0, f0, projected_gradient(theta0, g0, bounds))
 
     def on_iteration(intermediate_result: Any) -> None:
         iteration[0] += 1
         if monitor.active:
-            f, g = cache.at(intermediate_result.x)
-            if monitor(iteration[0], intermediate_result.x, f, g):
+            x = intermediate_result.x
+            f, g = cache.at(x)
+            if monitor(iteration[0], x, f, projected_gradient(x, g, bounds)):
                 raise StopIteration
 
     with single_threaded_blas():
         res = _minimize(cache, theta0, options, on_iteration if monitor.active else None)
     f, g = cache.at(res.x)
-    gnorm = float(np.max(np.abs(g), initial=0.0))
+    gnorm = float(np.max(np.abs(projected_gradient(res.x, g, bounds)), initial=0.0))
     message = str(res.message)
     converged = res.status == 0
     if res.status == _ABNORMAL and gnorm <= max(options.pgtol, gradient_floor(f)):
@@ -95,9 +102,19 @@ def solve(objective: Any, theta0: np.ndarray, options: LbfgsOptions,
     )
 
 
+def projected_gradient(theta: np.ndarray, g: np.ndarray,
+                       bounds: Optional[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """theta - P(theta - g): the gradient with the entries that push against an active bound
+    removed (g itself without bounds)."""
+    if bounds is None:
+        return g
+    return theta - np.clip(theta - g, bounds[0], bounds[1])
+
+
 def _minimize(cache: _Cache, theta0: np.ndarray, options: LbfgsOptions, callback: Any) -> Any:
+    bounds = None if options.bounds is None else Bounds(*options.bounds)
     return minimize(
-        cache, theta0, jac=True, method="L-BFGS-B", bounds=options.bounds,
+        cache, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
         callback=callback,
         options={
             "ftol": options.factr * _EPS,

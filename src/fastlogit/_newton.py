@@ -153,7 +153,7 @@ def newton_polish(
     (True, array([ 0.9728, -0.9728]))
     """
     curvature = Curvature.from_objective(objective, "newton")
-    n_rows = objective.loss.design.n_rows
+    n_rows = objective.loss.n_rows
     ftol = factr * _EPS
     pt = _Point(objective, intercept if objective.fit_intercept else 0.0, coef)
     n_fev = 1

@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional, Protocol
 
 import numpy as np
 
@@ -49,6 +49,24 @@ class BinomialLoss:
         self.offset = offset
         self.threads = threads
         self._grad_w = np.empty(design.n_features, dtype=np.float64)
+
+    @property
+    def n_features(self) -> int:
+        return self.design.n_features
+
+    @property
+    def n_rows(self) -> int:
+        return self.design.n_rows
+
+    @property
+    def total_trials(self) -> float:
+        """S = sum_i s_i n_i, the scale of the objective."""
+        return float(self.sn.sum())
+
+    @property
+    def total_successes(self) -> float:
+        """sum_i s_i k_i."""
+        return float(self.sk.sum())
 
     def value_grad(self, b: float, w: np.ndarray) -> tuple[float, float, np.ndarray]:
         """(L, dL/db, dL/dw). The returned dL/dw is a buffer reused by the next call."""
@@ -97,24 +115,27 @@ class Standardization:
     @classmethod
     def from_data(cls, design: Design, weight: np.ndarray, center: bool,
                   threads: int) -> Standardization:
-        """Weighted column means and spreads (weights s_i n_i), two passes over X.
+        """Weighted column means and spreads (weights s_i n_i), two passes over X."""
+        return cls.from_moments(
+            lambda c: column_moments(design, weight, c, threads), float(weight.sum()),
+            design.n_features, center,
+        )
 
-        Without an intercept the columns cannot be centred (there is nothing
-        to absorb mu . w), so they are scaled by their weighted root mean square.
+    @classmethod
+    def from_moments(cls, moments: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                     total: float, n_features: int, center: bool) -> Standardization:
+        """From ``moments(c) -> (sum_i s_i (x_ij - c_j), sum_i s_i (x_ij - c_j)^2)``.
+
+        ``moments`` may sum over one block of rows (``column_moments``) or over
+        many (the distributed path); ``total`` is sum_i s_i. Without an
+        intercept the columns cannot be centred (there is nothing to absorb
+        mu . w), so they are scaled by their weighted root mean square.
         """
-        p = design.n_features
-        total = float(weight.sum())
-        zero = np.zeros(p)
-        sums = _kernels.weighted_column_moments(*design.kernel_args, weight, zero, threads)
+        zero = np.zeros(n_features)
+        sums = moments(zero)
         mu = sums[0] / total if center else zero
-        if center:
-            # second pass about the mean: no cancellation for columns far from zero
-            centred = _kernels.weighted_column_moments(*design.kernel_args, weight, mu, threads)
-            sq = centred[1]
-            if design.layout == LAYOUT_CSR:
-                sq = sq + (total - centred[2]) * mu * mu  # implicit zeros, each (0 - mu)^2
-        else:
-            sq = sums[1]
+        # second pass about the mean: no cancellation for columns far from zero
+        sq = moments(mu)[1] if center else sums[1]
         sd = np.sqrt(np.maximum(sq, 0.0) / total)
         constant = sd <= _CONSTANT_RTOL * np.abs(mu)
         constant |= sd == 0.0
@@ -134,17 +155,48 @@ class Standardization:
         return (grad_w - self.mu * grad_b) / self.sd
 
 
+def column_moments(design: Design, weight: np.ndarray, center: np.ndarray,
+                   threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sum_i s_i (x_ij - c_j), sum_i s_i (x_ij - c_j)^2) per column, over all entries.
+
+    The kernel sums over stored entries; for CSR the implicit zeros (total
+    weight sum(s) - stored weight per column) each add (0 - c_j) and (0 - c_j)^2.
+    """
+    m = _kernels.weighted_column_moments(*design.kernel_args, weight, center, threads)
+    s1, s2 = m[0], m[1]
+    if design.layout == LAYOUT_CSR:
+        missing = float(weight.sum()) - m[2]
+        s1 = s1 - missing * center
+        s2 = s2 + missing * center * center
+    return s1, s2
+
+
+class Loss(Protocol):
+    """What Objective needs from a loss: BinomialLoss (one block of rows in memory)
+    or _dask_loss.DaskBinomialLoss (many blocks on Dask workers)."""
+
+    @property
+    def n_features(self) -> int: ...
+    @property
+    def n_rows(self) -> int: ...
+    @property
+    def total_trials(self) -> float: ...
+    @property
+    def total_successes(self) -> float: ...
+    def value_grad(self, b: float, w: np.ndarray) -> tuple[float, float, np.ndarray]: ...
+
+
 class Objective:
     """F / S as a function of theta, for scipy's ``fun(theta) -> (f, g)`` contract."""
 
-    def __init__(self, loss: BinomialLoss, penalty: L2Penalty, std: Standardization,
+    def __init__(self, loss: Loss, penalty: L2Penalty, std: Standardization,
                  fit_intercept: bool) -> None:
         self.loss = loss
         self.penalty = penalty
         self.std = std
         self.fit_intercept = fit_intercept
-        self.scale = float(loss.sn.sum())
-        self.n_features = loss.design.n_features
+        self.scale = loss.total_trials
+        self.n_features = loss.n_features
         self.n_fev = 0
 
     @property
@@ -181,7 +233,7 @@ class Objective:
         """Zero coefficients; the intercept at the pooled log-odds sum(s k) / sum(s n)."""
         theta = np.zeros(self.n_params)
         if self.fit_intercept:
-            rate = float(self.loss.sk.sum()) / self.scale
+            rate = self.loss.total_successes / self.scale
             rate = min(max(rate, 1e-10), 1.0 - 1e-10)
             theta[0] = np.log(rate / (1.0 - rate))
         return theta

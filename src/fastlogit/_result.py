@@ -49,6 +49,9 @@ class LogitResult(InferenceMixin):
     grad_norm : float
         max_j |dF/dtheta_j| / sum_i s_i n_i at the answer, in the standardised
         coordinates the solver works in: the quantity compared with ``pgtol``.
+        With an L1 term or bounds, the largest violation of the optimality (KKT)
+        conditions in the same units: per coefficient the distance from 0 of
+        the subdifferential (the bounds' normal cone included).
     n_iter, n_fev : int
         Solver iterations and passes over X: objective+gradient evaluations,
         plus Hessians ("newton") or Hessian-vector products ("newton-cg").

@@ -86,6 +86,50 @@ class Monitor:
         return self.stop_requested
 
 
+# What each solver can handle beyond a smooth unconstrained objective: "l1" (l1_ratio > 0,
+# through the split-variable form of _constrained.py) and "bounds" (box constraints).
+# A solver not listed here handles neither and is refused such problems.
+SOLVER_SUPPORTS: dict[str, frozenset] = {"lbfgs": frozenset({"l1", "bounds"})}
+
+
+def require_support(name: str, *, l1: bool, bounds: bool) -> None:
+    """Raise if solver ``name`` cannot handle an L1 term or bounds that the fit asks for."""
+    supports = SOLVER_SUPPORTS.get(name, frozenset())
+    if l1 and "l1" not in supports:
+        raise ValueError(
+            f"solver={name!r} needs a smooth objective and cannot fit an L1 / elastic-net "
+            f"penalty (l1_ratio > 0). Use solver='lbfgs' (L1 through bound constraints) or "
+            "l1_ratio=0."
+        )
+    if bounds and "bounds" not in supports:
+        raise ValueError(
+            f"solver={name!r} cannot handle coefficient bounds; use solver='lbfgs' or "
+            "bounds=None."
+        )
+
+
+class ContinuedMonitor:
+    """A monitor for a restarted solve: iteration numbers continue from ``offset``, and the
+    restart's iteration 0 (the previous run's last iterate) is not reported again."""
+
+    def __init__(self, monitor: Any, offset: int) -> None:
+        self.monitor = monitor
+        self.offset = offset
+
+    @property
+    def active(self) -> bool:
+        return bool(self.monitor.active)
+
+    @property
+    def stop_requested(self) -> bool:
+        return bool(self.monitor.stop_requested)
+
+    def __call__(self, iteration: int, theta: np.ndarray, fun: float, grad: np.ndarray) -> bool:
+        if iteration == 0:
+            return self.stop_requested
+        return bool(self.monitor(iteration + self.offset, theta, fun, grad))
+
+
 def get_solver(name: str) -> Callable[..., SolverOutcome]:
     from fastlogit import _gd, _lbfgs, _newton, _newton_cg
 

@@ -1,0 +1,476 @@
+"""scikit-learn estimators on fastlogit's kernels: ``LogisticRegression`` and ``BinomialRegressor``.
+
+scikit-learn is an optional dependency (``pip install fastlogit[sklearn]``);
+``import fastlogit`` works without it and these classes are loaded on first use.
+
+Both estimators follow scikit-learn's conventions (parameters stored
+unvalidated in ``__init__``, learned attributes with a trailing underscore,
+``sample_weight`` in ``fit``, pandas column names kept in
+``feature_names_in_``) and pass ``sklearn.utils.estimator_checks``; they work
+in ``Pipeline``, ``GridSearchCV``, ``clone`` and pickling.
+
+Stopping rule: ``tol`` is L-BFGS-B's ``pgtol``, the largest entry of the
+gradient of the mean penalised loss (F / sum of weights) in the
+standardised coordinates the solver works in -- the same quantity, up to
+that change of coordinates, as scikit-learn's lbfgs ``gtol=tol``; as there,
+the relative-decrease test is ``ftol = 64 * machine epsilon`` (``factr=64``).
+The default ``tol=1e-4`` matches scikit-learn's; use 1e-8 for coefficients
+accurate to about 1e-6.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any, Optional
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
+    from sklearn.utils.class_weight import compute_class_weight
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+except ImportError as exc:  # pragma: no cover - exercised only without scikit-learn
+    raise ImportError(
+        "fastlogit.LogisticRegression and fastlogit.BinomialRegressor need scikit-learn: "
+        "pip install fastlogit[sklearn]"
+    ) from exc
+
+from fastlogit import _special
+from fastlogit._aggregate import aggregate as _aggregate
+from fastlogit._fit import fit as _fit_binomial
+from fastlogit._multinomial import _kernel_threads
+from fastlogit._multinomial import fit_multinomial as _fit_multinomial
+from fastlogit._objective import linear_predictor
+from fastlogit._softmax_objective import softmax_scores
+from fastlogit._solvers import ConvergenceWarning
+from fastlogit._validate import as_design
+
+__all__ = ["BinomialRegressor", "LogisticRegression"]
+
+_FACTR = 64.0  # scikit-learn's lbfgs: ftol = 64 * eps
+
+
+def _validate_data(estimator: Any, X: Any, y: Any = None, reset: bool = True) -> Any:
+    """scikit-learn's validate_data (>= 1.6) or the older method of the same job."""
+    kwargs = dict(accept_sparse="csr", dtype=(np.float64, np.float32), reset=reset)
+    try:
+        from sklearn.utils.validation import validate_data
+    except ImportError:  # scikit-learn < 1.6
+        if y is None:
+            return estimator._validate_data(X, **kwargs)
+        return estimator._validate_data(X, y, **kwargs)
+    if y is None:
+        return validate_data(estimator, X, **kwargs)
+    return validate_data(estimator, X, y, **kwargs)
+
+
+def _require_y(estimator: Any, y: Any) -> None:
+    if y is None:
+        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target y "
+                         "is None")
+
+
+def _threads(n_jobs: Optional[int], X: Any, n_scores: int = 1) -> int:
+    """Kernel threads for X from n_jobs (None: OpenMP's default, capped for small
+    problems as in fit_multinomial; -1: all cores; k: k threads)."""
+    return _kernel_threads(_n_jobs_to_threads(n_jobs), as_design(X, "X"), n_scores)
+
+
+def _n_jobs_to_threads(n_jobs: Optional[int]) -> Optional[int]:
+    if n_jobs is None or n_jobs == -1:
+        return n_jobs
+    if isinstance(n_jobs, numbers.Integral) and n_jobs < -1:
+        # joblib's convention: -2 means all cores but one
+        import os
+
+        return max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
+    return n_jobs
+
+
+def _resolve_lam(C: float, lam: Optional[float], penalty: Any) -> float:
+    """The penalty on the summed loss from scikit-learn's C, or lam given directly."""
+    if penalty is None or penalty == "none":
+        return 0.0
+    if lam is not None:
+        if C != 1.0:
+            raise ValueError(f"give C or lam, not both (C={C}, lam={lam}); lam = 1 / C")
+        return float(lam)
+    if isinstance(C, bool) or not isinstance(C, numbers.Real) or not C > 0:
+        raise ValueError(f"C must be a positive number (np.inf for no penalty); got {C!r}")
+    return 0.0 if np.isinf(C) else 1.0 / float(C)
+
+
+def _core_penalty(penalty: Any, l1_ratio: Optional[float]) -> dict:
+    """Penalty options for the core fit functions.
+
+    Only the ridge (L2) penalty exists in the core today. The elastic net
+    arrives as ``fit(..., l1_ratio=...)``; when it does, this is the one
+    place to pass ``l1_ratio`` through.
+    """
+    if penalty not in ("l2", None, "none"):
+        raise ValueError(f"penalty={penalty!r} is not supported (yet): use 'l2' or None")
+    if l1_ratio not in (None, 0, 0.0):
+        raise ValueError(f"l1_ratio={l1_ratio!r} is not supported (yet): the core fits the "
+                         "L2 penalty only; use l1_ratio=None or 0")
+    return {}
+
+
+def _class_weights(class_weight: Any, classes: np.ndarray, y: np.ndarray,
+                   sample_weight: np.ndarray) -> np.ndarray:
+    """scikit-learn's class weights; "balanced" counts weighted samples where the
+    installed scikit-learn does (>= 1.6), as its own LogisticRegression then does."""
+    try:
+        return compute_class_weight(class_weight, classes=classes, y=y,
+                                    sample_weight=sample_weight)
+    except TypeError:  # scikit-learn < 1.6
+        return compute_class_weight(class_weight, classes=classes, y=y)
+
+
+def _refit_warnings(fit: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a core fit, re-issuing its ConvergenceWarning as scikit-learn's, so that
+    scikit-learn's own warning filters (and GridSearchCV users) see it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        res = fit(*args, **kwargs)
+    for w in caught:
+        category = SklearnConvergenceWarning if issubclass(w.category, ConvergenceWarning) \
+            else w.category
+        warnings.warn(str(w.message), category, stacklevel=3)
+    return res
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    """Regularised logistic regression for binary and multiclass labels, scikit-learn style.
+
+    Binary labels fit the binomial model (``coef_`` of shape (1, n_features));
+    three or more classes fit the multinomial (softmax) model in the
+    symmetric parametrisation, as scikit-learn's LogisticRegression does.
+    Minimises ``sum_i s_i loss_i + 1/(2C) ||w||^2`` (intercepts unpenalised).
+
+    Parameters
+    ----------
+    penalty : {"l2", None}, default "l2"
+        None fits without a penalty.
+    C : float, default 1.0
+        Inverse of the penalty on the summed (weighted) loss; np.inf: none.
+    lam : float, optional
+        The penalty directly (lam = 1 / C); give C or lam, not both.
+    l1_ratio : float, optional
+        Reserved for the elastic net; only None or 0 are accepted today.
+    fit_intercept : bool, default True
+    tol : float, default 1e-4
+        Stop when the largest entry of the gradient of the mean penalised
+        loss (standardised coordinates) is below tol (see the module notes).
+    max_iter : int, default 1000
+        L-BFGS-B iterations.
+    class_weight : dict or "balanced", optional
+        Multiplies the sample weights of each class (scikit-learn's rule).
+    warm_start : bool, default False
+        Start from the previous fit's coefficients when the classes and
+        features agree.
+    n_jobs : int, optional
+        Kernel threads: None follows OMP_NUM_THREADS, -1 all cores.
+    aggregate : bool, default False
+        Collapse duplicate rows of X first (``fastlogit.aggregate``) and fit
+        the distinct rows with their pooled counts: the same model, and
+        faster when distinct rows repeat several times on average (0/1 or
+        low-cardinality categorical features); a cost without benefit when
+        rows are nearly all distinct.
+    verbose : int, default 0
+        > 0 prints one line per iteration.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    n_iter_ : ndarray of shape (1,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X has string column names (a pandas DataFrame).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastlogit import LogisticRegression
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> clf = LogisticRegression(C=10.0).fit(X, ["no", "no", "yes", "yes"])
+    >>> clf.predict([[0.5], [2.5]])
+    array(['no', 'yes'], dtype='<U3')
+    >>> clf.predict_proba([[1.5]]).round(3)
+    array([[0.5, 0.5]])
+    """
+
+    def __init__(self, penalty: Any = "l2", *, C: float = 1.0, lam: Optional[float] = None,
+                 l1_ratio: Optional[float] = None, fit_intercept: bool = True,
+                 tol: float = 1e-4, max_iter: int = 1000, class_weight: Any = None,
+                 warm_start: bool = False, n_jobs: Optional[int] = None,
+                 aggregate: bool = False, verbose: int = 0) -> None:
+        self.penalty = penalty
+        self.C = C
+        self.lam = lam
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.aggregate = aggregate
+        self.verbose = verbose
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def _more_tags(self) -> dict:  # scikit-learn < 1.6
+        return {"X_types": ["2darray", "sparse"]}
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        y : array_like of shape (n_samples,)
+            Class labels (two for the binomial model, more for the multinomial).
+        sample_weight : array_like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            For a single class, invalid parameters or malformed input.
+        """
+        _require_y(self, y)
+        X, y = _validate_data(self, X, y)
+        check_classification_targets(y)
+        classes, y_enc = np.unique(y, return_inverse=True)
+        y_enc = y_enc.reshape(-1)
+        if classes.shape[0] < 2:
+            raise ValueError(f"This solver needs samples of at least 2 classes in the data, but "
+                             f"the data contains only one class: {classes[0]!r}")
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self.class_weight is not None:
+            sw = sw * _class_weights(self.class_weight, classes, y, sw)[y_enc]
+        binary = classes.shape[0] == 2
+        n_scores = 1 if binary else classes.shape[0]
+        options = dict(lam=_resolve_lam(self.C, self.lam, self.penalty),
+                       fit_intercept=bool(self.fit_intercept), factr=_FACTR, pgtol=self.tol,
+                       max_iter=self.max_iter,
+                       threads=_threads(self.n_jobs, X, n_scores),
+                       verbose=bool(self.verbose), **_core_penalty(self.penalty, self.l1_ratio))
+        x0 = self._warm_start_point(classes, X.shape[1])
+        if binary:
+            if self.aggregate:
+                agg = _aggregate(X, y_enc, sw, kind="binomial")
+                res = _refit_warnings(_fit_binomial, agg.X, agg.n, agg.k, x0=x0, **options)
+            else:
+                res = _refit_warnings(_fit_binomial, X, y=y_enc, sample_weight=sw, x0=x0,
+                                      **options)
+            coef, intercept = res.coef[None, :], np.array([res.intercept])
+        else:
+            if self.aggregate:
+                agg = _aggregate(X, y_enc, sw, kind="multinomial")
+                res = _refit_warnings(_fit_multinomial, agg.X, counts=agg.k, x0=x0, **options)
+            else:
+                res = _refit_warnings(_fit_multinomial, X, y=y_enc, sample_weight=sw, x0=x0,
+                                      **options)
+            coef, intercept = res.coef, res.intercept
+        self.classes_ = classes
+        self.coef_ = np.ascontiguousarray(coef, dtype=np.float64)
+        self.intercept_ = np.asarray(intercept, dtype=np.float64)
+        self.n_iter_ = np.array([res.n_iter])
+        return self
+
+    def _warm_start_point(self, classes: np.ndarray, p: int) -> Any:
+        if not (self.warm_start and hasattr(self, "coef_")):
+            return None
+        previous = getattr(self, "classes_", None)
+        if previous is None or not np.array_equal(previous, classes) or \
+                self.coef_.shape[1] != p:
+            return None
+        if self.fit_intercept:
+            start = np.column_stack([self.intercept_, self.coef_])
+        else:
+            start = self.coef_
+        return start[0] if classes.shape[0] == 2 else start
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Scores: shape (n_samples,) for two classes, (n_samples, n_classes) otherwise."""
+        check_is_fitted(self)
+        X = _validate_data(self, X, reset=False)
+        design = as_design(X, "X")
+        threads = _kernel_threads(_n_jobs_to_threads(self.n_jobs), design, self.coef_.shape[0])
+        if self.coef_.shape[0] == 1:
+            return linear_predictor(design, float(self.intercept_[0]), self.coef_[0], None,
+                                    threads)
+        return softmax_scores(design, self.intercept_, np.ascontiguousarray(self.coef_.T), None,
+                              0, threads)
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """log class probabilities, shape (n_samples, n_classes), finite for any scores."""
+        check_is_fitted(self)
+        if self.coef_.shape[0] == 1:
+            z = self.decision_function(X)
+            return np.column_stack([_special.log_sigmoid(-z), _special.log_sigmoid(z)])
+        X = _validate_data(self, X, reset=False)
+        return softmax_scores(as_design(X, "X"), self.intercept_,
+                              np.ascontiguousarray(self.coef_.T), None, 2,
+                              _threads(self.n_jobs, X, self.coef_.shape[0]))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        check_is_fitted(self)
+        if self.coef_.shape[0] == 1:
+            z = self.decision_function(X)
+            return np.column_stack([_special.sigmoid(-z), _special.sigmoid(z)])
+        X = _validate_data(self, X, reset=False)
+        return softmax_scores(as_design(X, "X"), self.intercept_,
+                              np.ascontiguousarray(self.coef_.T), None, 1,
+                              _threads(self.n_jobs, X, self.coef_.shape[0]))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each sample."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(np.intp)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+
+class BinomialRegressor(RegressorMixin, BaseEstimator):
+    """Logistic regression on binomial data in scikit-learn's regressor form.
+
+    ``y`` is the observed proportion k/n of each row and ``sample_weight``
+    its number of trials n; ``predict`` returns the fitted success
+    probabilities. Following scikit-learn's GLM regressors (e.g.
+    PoissonRegressor) the objective is the *mean* binomial deviance plus a
+    ridge penalty:
+
+        1 / (2 sum_i n_i) * sum_i n_i deviance_i + alpha/2 ||w||^2,
+
+    the same minimiser as ``fastlogit.fit(X, n, k, lam=alpha * sum(n))``.
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        Penalty on the mean loss (scikit-learn's GLM convention).
+    lam : float, optional
+        The penalty on the summed loss instead (fastlogit's convention);
+        give alpha or lam, not both.
+    fit_intercept : bool, default True
+    tol, max_iter, warm_start, n_jobs, aggregate, verbose
+        As in ``LogisticRegression``.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    n_iter_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastlogit import BinomialRegressor
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> reg = BinomialRegressor(alpha=0.0).fit(X, [0.2, 0.5, 0.8], sample_weight=[10, 10, 10])
+    >>> reg.predict(X).round(3)
+    array([0.2, 0.5, 0.8])
+    """
+
+    def __init__(self, alpha: float = 1.0, *, lam: Optional[float] = None,
+                 fit_intercept: bool = True, tol: float = 1e-4, max_iter: int = 1000,
+                 warm_start: bool = False, n_jobs: Optional[int] = None,
+                 aggregate: bool = False, verbose: int = 0) -> None:
+        self.alpha = alpha
+        self.lam = lam
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.aggregate = aggregate
+        self.verbose = verbose
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def _more_tags(self) -> dict:  # scikit-learn < 1.6
+        return {"X_types": ["2darray", "sparse"]}
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BinomialRegressor:
+        """Fit to proportions y with trials sample_weight.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        y : array_like of shape (n_samples,)
+            Observed proportions k/n in [0, 1].
+        sample_weight : array_like of shape (n_samples,), optional
+            Trials n per row (default 1: Bernoulli rows with y in [0, 1]).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            y outside [0, 1], negative weights, invalid parameters, malformed input.
+        """
+        _require_y(self, y)
+        X, y = _validate_data(self, X, y)
+        y = np.asarray(y, dtype=np.float64)
+        if y.size and (y.min() < 0 or y.max() > 1):
+            i = int(np.flatnonzero((y < 0) | (y > 1))[0])
+            raise ValueError(f"y must be the observed proportion k/n in [0, 1]; sample {i} has "
+                             f"y={y[i]:g}. Pass the trials n as sample_weight.")
+        n = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if n.size and n.min() < 0:
+            i = int(np.flatnonzero(n < 0)[0])
+            raise ValueError(f"sample_weight is the number of trials n and must be >= 0; "
+                             f"sample {i} has {n[i]:g}")
+        if self.lam is not None:
+            if self.alpha != 1.0:
+                raise ValueError("give alpha or lam, not both; lam = alpha * sum(sample_weight)")
+            lam = float(self.lam)
+        else:
+            if isinstance(self.alpha, bool) or not isinstance(self.alpha, numbers.Real) or \
+                    not self.alpha >= 0:
+                raise ValueError(f"alpha must be a number >= 0; got {self.alpha!r}")
+            lam = float(self.alpha) * float(n.sum())
+        x0 = None
+        coef: Optional[np.ndarray] = getattr(self, "coef_", None)
+        if self.warm_start and coef is not None and coef.shape[0] == X.shape[1]:
+            x0 = np.r_[getattr(self, "intercept_", 0.0), coef] if self.fit_intercept else coef
+        options = dict(lam=lam, fit_intercept=bool(self.fit_intercept), factr=_FACTR,
+                       pgtol=self.tol, max_iter=self.max_iter,
+                       threads=_threads(self.n_jobs, X), verbose=bool(self.verbose), x0=x0)
+        if self.aggregate:
+            agg = _aggregate(X, y, n, kind="binomial")
+            res = _refit_warnings(_fit_binomial, agg.X, agg.n, agg.k, **options)
+        else:
+            res = _refit_warnings(_fit_binomial, X, n, n * y, **options)
+        self.coef_ = res.coef
+        self.intercept_ = float(res.intercept)
+        self.n_iter_ = int(res.n_iter)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Fitted success probabilities, shape (n_samples,)."""
+        check_is_fitted(self)
+        X = _validate_data(self, X, reset=False)
+        z = linear_predictor(as_design(X, "X"), self.intercept_, self.coef_, None,
+                             _threads(self.n_jobs, X))
+        return _special.sigmoid(z)
