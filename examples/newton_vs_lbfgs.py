@@ -24,8 +24,7 @@ and their coefficients are compared with fastlogit's Newton answer.
 
     python examples/newton_vs_lbfgs.py [--small] [--plot FILE.png]
 
-(Softmax regression on a small multiclass set is not part of this example
-yet: the multinomial model is being added separately.)
+(Softmax regression on a small multiclass set: see softmax_multiclass.py.)
 
 Exits with status 1 if scikit-learn disagrees with fastlogit by more than 1e-5.
 """

@@ -11,7 +11,6 @@ library called directly.
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import io
 import json
 import os
@@ -534,8 +533,6 @@ def test_calibration_bins_reference():
     assert abs(cal["trials"].max() - cal["trials"].min()) <= 2 * n.max()
 
 
-@pytest.mark.skipif("l1_ratio" not in inspect.signature(fastlogit.fit).parameters,
-                    reason="depends on the penalties branch (fit(l1_ratio=...)), not merged yet")
 @needs["pandas"]
 def test_l1_ratio_end_to_end(tmp_path, data, capsys):
     frame(data).to_csv(tmp_path / "t.csv", index=False)
@@ -548,14 +545,6 @@ def test_l1_ratio_end_to_end(tmp_path, data, capsys):
     np.testing.assert_allclose(params, np.r_[ref.intercept, ref.coef], rtol=1e-10, atol=1e-12)
     assert doc["settings"]["l1_ratio"] == 1.0
     assert "standard errors unavailable" in out  # no Hessian for L1 fits
-
-
-@pytest.mark.skipif("l1_ratio" in inspect.signature(fastlogit.fit).parameters,
-                    reason="fit supports l1_ratio")
-def test_l1_ratio_without_support_is_one_line(tmp_path, capsys):
-    np.savez(tmp_path / "d.npz", X=np.eye(3), y=np.array([0.0, 1.0, 1.0]))
-    code, _, err = call(capsys, "fit", tmp_path / "d.npz", "--l1-ratio", "0.5")
-    assert code == 1 and "elastic-net support" in err
 
 
 # -- the toy demo ----------------------------------------------------------------------------
@@ -677,6 +666,7 @@ def test_demo_compare_unknown_library(capsys):
     ("binomial_without_expansion.py", []),
     ("logistic_regression_from_scratch.py", ["--plot", "fs.png"]),
     ("newton_vs_lbfgs.py", ["--plot", "nl.png"]),
+    ("softmax_multiclass.py", []),
 ])
 def test_examples_run_and_agree_with_sklearn(script, args, tmp_path):
     env = dict(os.environ)

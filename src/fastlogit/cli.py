@@ -15,7 +15,6 @@ _cli_toy and _cli_demo.
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import sys
 import time
@@ -88,10 +87,7 @@ def _fit_kwargs(args: argparse.Namespace, callback: Any) -> dict:
                         max_iter=args.max_iter, threads=args.threads,
                         fit_intercept=args.intercept, callback=callback,
                         verbose=getattr(args, "verbose", False))
-    if args.l1_ratio is not None:  # passed only when given (elastic net is a newer feature)
-        if "l1_ratio" not in inspect.signature(fastlogit.fit).parameters:
-            raise CliError(f"--l1-ratio needs a fastlogit with elastic-net support; this one "
-                           f"({fastlogit.__version__}) fits the L2 penalty only")
+    if args.l1_ratio is not None:
         kwargs["l1_ratio"] = args.l1_ratio
     return kwargs
 
