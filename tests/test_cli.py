@@ -404,6 +404,8 @@ BAD_FIT = {  # case: (arguments, "@name" for a file of bad_files; text the error
     "npz labels": (["@y2.npz"], "row 2 has 3"),
     "negative lam": (["@good.csv", "--label", "y", "--lam", "-1"], "lam must be"),
     "bad threads": (["@good.csv", "--label", "y", "--threads", "0"], "threads must be"),
+    "output folder missing": (["@good.csv", "--label", "y", "--out", "no/such/dir/m.json"],
+                              "does not exist"),
 }
 BAD_PREDICT = {
     "model not JSON": (["@notjson.json", "@good.csv"], "not JSON"),

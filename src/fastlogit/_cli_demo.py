@@ -17,7 +17,13 @@ import numpy as np
 
 import fastlogit
 from fastlogit import _kernels
-from fastlogit._cli_util import CliError, fit_quietly_then_warn, format_count, progress_for
+from fastlogit._cli_util import (
+    CliError,
+    check_outputs,
+    fit_quietly_then_warn,
+    format_count,
+    progress_for,
+)
 from fastlogit._threads import resolve_threads
 
 DESCRIPTION = """\
@@ -71,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.toy:
         from fastlogit._cli_toy import run_toy
 
+        check_outputs(None, args.plot)
         return run_toy(args)
     return run_synthetic(args)
 
@@ -83,6 +90,7 @@ def run_synthetic(args: argparse.Namespace) -> int:
         raise CliError("need --rows >= 1 and 1 <= --nnz <= --features")
     if args.zipf is not None and args.zipf <= 1:
         raise CliError(f"--zipf must be > 1, got {args.zipf}")
+    check_outputs(None, args.plot)
     if args.compare:
         from fastlogit._cli_compare import parse_libraries
 

@@ -9,6 +9,7 @@ one command only.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import time
 import warnings
@@ -52,6 +53,18 @@ def require(module: str, purpose: str, package: Optional[str] = None) -> Any:
     except ImportError:
         pkg = package or module.split(".")[0]
         raise CliError(f"{purpose} needs {pkg}: pip install {pkg} (or {EXTRA})") from None
+
+
+def check_outputs(out: Optional[str], plot: Optional[str]) -> None:
+    """Fail early when an output cannot be written: a missing folder, or --plot without
+    matplotlib, would otherwise surface only after a long fit."""
+    for path in (out, plot):
+        if path:
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                raise CliError(f"cannot write {path}: the folder {folder} does not exist")
+    if plot:
+        require("matplotlib", "--plot")
 
 
 def one_line(exc: BaseException) -> str:

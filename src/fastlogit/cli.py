@@ -28,6 +28,7 @@ import fastlogit
 from fastlogit._cli_util import (
     CliError,
     Progress,
+    check_outputs,
     fit_quietly_then_warn,
     format_count,
     is_terminal,
@@ -170,6 +171,7 @@ def _fit_command(args: argparse.Namespace) -> int:
         raise CliError(f"--bins must be >= 1, got {args.bins}")
     if not 0 < args.alpha < 1:
         raise CliError(f"--alpha must be in (0, 1), got {args.alpha}")
+    check_outputs(args.out, args.plot)  # before a long fit, not after
     cols = Columns(label=args.label, positive=args.positive, successes=args.successes,
                    trials=args.trials, features=_split(args.features), weights=args.weights,
                    offset=args.offset)
@@ -313,6 +315,7 @@ def _predict_command(args: argparse.Namespace) -> int:
 
     if args.chunk_rows < 1:
         raise CliError(f"--chunk-rows must be >= 1, got {args.chunk_rows}")
+    check_outputs(None if args.out == "-" else args.out, None)
     model = load_model(args.model)
     fmt = detect_format(args.data, args.format)
     res = model.result()
