@@ -70,8 +70,7 @@ def run_child(spec: dict) -> dict:
     t0 = time.perf_counter()
     data = tool.prepare(X, n, k, lam, settings)
     prep_s = time.perf_counter() - t0
-    del X, prob
-    rss_prep = mem.current()
+    rss_prep = mem.current()  # the user keeps their own (X, n, k): it stays alive
     with mem:
         t0 = time.perf_counter()
         answer = tool.fit(data, lam, settings, spec["threads"])

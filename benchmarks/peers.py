@@ -293,7 +293,8 @@ TOOLS: dict[str, Tool] = {
         Tool("sklearn-newton", "scikit-learn newton-cholesky", ("sklearn.linear_model",),
              {"solver": "newton-cholesky", "tol": 1e-10, "max_iter": 100}, _prep_sklearn,
              _fit_sklearn, dense_only=True,
-             note="two-row encoding, C = 1/lam; dense only (a p x p Hessian)"),
+             note="two-row encoding, C = 1/lam; evaluations are Newton iterations; dense "
+                  "only (a p x p Hessian)"),
         Tool("glum", "glum lbfgs", ("glum",),
              {"solver": "lbfgs", "gradient_tol": 1e-8, "max_iter": 10_000}, _prep_glum,
              _fit_glum, note="y = k/n, sample_weight = n, alpha = lam/sum(n); stops when max "
@@ -303,11 +304,13 @@ TOOLS: dict[str, Tool] = {
         Tool("glum-irls", "glum irls-ls", ("glum",),
              {"solver": "irls-ls", "gradient_tol": 1e-9, "max_iter": 100}, _prep_glum,
              _fit_glum, dense_only=True,
-             note="y = k/n, sample_weight = n, alpha = lam/sum(n); dense only (a p x p "
-                  "Hessian: 74.5 GiB on sparse-1m)"),
+             note="y = k/n, sample_weight = n, alpha = lam/sum(n); evaluations are IRLS "
+                  "iterations; dense only (a p x p Hessian: 74.5 GiB on sparse-1m)"),
         Tool("statsmodels", "statsmodels GLM (unpenalised)", ("statsmodels.api",),
              {"tol": 1e-10, "max_iter": 100}, _prep_statsmodels, _fit_statsmodels,
-             dense_only=True, note="IRLS, lam = 0 (no L2 penalty), endog (k, n - k); dense only"),
+             dense_only=True, note="IRLS on the unpenalised likelihood (lam = 0: its gap is "
+                                   "to the penalised optimum), endog (k, n - k), a constant "
+                                   "column added; evaluations are IRLS iterations; dense only"),
         Tool("numpy", "numpy + L-BFGS-B", ("scipy.optimize", "scipy.special"),
              {"factr": 1e3, "pgtol": 1e-10, "max_iter": 15_000}, _prep_identity, _fit_numpy,
              note="scipy.optimize.minimize(method='L-BFGS-B') from zero on a two-pass numpy "
