@@ -178,13 +178,13 @@ class _Session:
             row["tuned"] = True
             for i, rung in enumerate(tool.ladder):
                 settings = peers.settings_for(tool, rung)
-                out = self.fit(tool, settings, f"tune {i + 1}", best)
+                out = self.fit(tool, settings, f"tune{i + 1}", best)
                 if "error" in out or _gap(out["objective"], min(best, out["objective"])) \
                         <= target_gap:
                     break
             runs.append(out)
         while len(runs) < repeats and not (runs and "error" in runs[-1]):
-            runs.append(self.fit(tool, settings, f"run {len(runs) + 1}", best))
+            runs.append(self.fit(tool, settings, f"run{len(runs) + 1}", best))
         row["settings"] = settings
         if "error" in runs[-1]:
             row["error"] = runs[-1]["error"]

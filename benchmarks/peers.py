@@ -282,14 +282,15 @@ TOOLS: dict[str, Tool] = {
         Tool("fastlogit", "fastlogit", ("fastlogit",),
              {"factr": 1e3, "pgtol": 1e-8, "max_iter": 1000}, _prep_identity, _fit_fastlogit,
              note="fastlogit.fit (defaults: factr=1e3, pgtol=1e-8)",
-             ladder=({"factr": 1e7}, {"factr": 1e5}, {"factr": 1e3},
+             ladder=({"factr": 1e9}, {"factr": 1e8}, {"factr": 1e7}, {"factr": 1e6},
+                     {"factr": 1e5}, {"factr": 1e4}, {"factr": 1e3},
                      {"factr": 1e1, "pgtol": 1e-10})),
         Tool("sklearn", "scikit-learn lbfgs", ("sklearn.linear_model",),
              {"solver": "lbfgs", "tol": 1e-9, "max_iter": 10_000}, _prep_sklearn, _fit_sklearn,
              note="two-row encoding, C = 1/lam; stops when max |gradient of F/sum(n)| <= tol "
                   "(its ftol is fixed at 64 eps)",
-             ladder=({"tol": 1e-6}, {"tol": 1e-7}, {"tol": 1e-8}, {"tol": 1e-9},
-                     {"tol": 1e-10})),
+             ladder=({"tol": 1e-4}, {"tol": 1e-5}, {"tol": 1e-6}, {"tol": 1e-7}, {"tol": 3e-8},
+                     {"tol": 1e-8}, {"tol": 3e-9}, {"tol": 1e-9}, {"tol": 1e-10})),
         Tool("sklearn-newton", "scikit-learn newton-cholesky", ("sklearn.linear_model",),
              {"solver": "newton-cholesky", "tol": 1e-10, "max_iter": 100}, _prep_sklearn,
              _fit_sklearn, dense_only=True,
@@ -299,8 +300,10 @@ TOOLS: dict[str, Tool] = {
              {"solver": "lbfgs", "gradient_tol": 1e-8, "max_iter": 10_000}, _prep_glum,
              _fit_glum, note="y = k/n, sample_weight = n, alpha = lam/sum(n); stops when max "
                              "|gradient| <= gradient_tol (its factr is fixed at 1e2)",
-             ladder=({"gradient_tol": 1e-6}, {"gradient_tol": 1e-7}, {"gradient_tol": 1e-8},
-                     {"gradient_tol": 1e-9}, {"gradient_tol": 1e-10})),
+             ladder=({"gradient_tol": 1e-4}, {"gradient_tol": 1e-5}, {"gradient_tol": 1e-6},
+                     {"gradient_tol": 3e-7}, {"gradient_tol": 1e-7},
+                     {"gradient_tol": 3e-8}, {"gradient_tol": 1e-8}, {"gradient_tol": 1e-9},
+                     {"gradient_tol": 1e-10})),
         Tool("glum-irls", "glum irls-ls", ("glum",),
              {"solver": "irls-ls", "gradient_tol": 1e-9, "max_iter": 100}, _prep_glum,
              _fit_glum, dense_only=True,
@@ -315,7 +318,8 @@ TOOLS: dict[str, Tool] = {
              {"factr": 1e3, "pgtol": 1e-10, "max_iter": 15_000}, _prep_identity, _fit_numpy,
              note="scipy.optimize.minimize(method='L-BFGS-B') from zero on a two-pass numpy "
                   "loss/gradient of F/sum(n); ftol = factr * eps, gtol = pgtol",
-             ladder=({"factr": 1e7}, {"factr": 1e5}, {"factr": 1e3}, {"factr": 1e1})),
+             ladder=({"factr": 1e9}, {"factr": 1e8}, {"factr": 1e7}, {"factr": 1e6},
+                     {"factr": 1e5}, {"factr": 1e4}, {"factr": 1e3}, {"factr": 1e1})),
     ]
 }
 
