@@ -222,3 +222,37 @@ def test_compare_skips_dense_only_tools_on_sparse_problems(cache):
     report = compare.compare("sparse-1m", ["statsmodels"], repeats=1, threads=1, quick=True,
                              target_gap=None, log=None)
     assert report["rows"][0]["skipped"] == "dense only"
+
+
+def test_tuning_keeps_the_loosest_setting_that_reaches_the_gap(monkeypatch):
+    """The ladder stops at the first (loosest) rung within the target; that fit counts as the
+    first repeat; a tool that never gets there is timed at its tightest rung."""
+    best = 100.0
+    gaps = {1e-4: 1e-6, 1e-5: 1e-8, 1e-6: 5e-10, 1e-7: 1e-12}
+    calls = []
+
+    def fake_fit(self, tool, settings, tag, best_so_far):
+        calls.append((tag, settings["gradient_tol"]))
+        f = best * (1 + gaps[settings["gradient_tol"]])
+        return {"fit_s": 1.0 + len(calls), "prep_s": 0.0, "intercept": 0.0, "coef": None,
+                "n_eval": 7, "n_iter": 6, "converged": True, "message": "",
+                "fit_peak_bytes": 10, "prep_bytes": 0, "memory_method": "test", "objective": f}
+
+    monkeypatch.setattr(compare._Session, "fit", fake_fit)
+    tool = peers.Tool("fake", "fake", (), {"gradient_tol": 1e-4}, None, None,
+                      ladder=tuple({"gradient_tol": t} for t in gaps))
+    session = compare._Session(None, "p", True, 1.0, 1, 10.0, None, None)
+    row: dict = {}
+    session.measure(tool, row, {}, 3, 1e-9, best)
+    assert calls == [("tune1", 1e-4), ("tune2", 1e-5), ("tune3", 1e-6), ("run2", 1e-6),
+                     ("run3", 1e-6)]
+    assert row["settings"] == {"gradient_tol": 1e-6} and row["tuned"]
+    assert row["fit_s"] == 5.0  # the median of the three fits at 1e-6 (4, 5, 6 s)
+    calls.clear()
+    row = {}
+    session.measure(tool, row, {}, 2, 1e-14, best)  # out of reach: the tightest rung
+    assert [c[1] for c in calls] == [1e-4, 1e-5, 1e-6, 1e-7, 1e-7]
+    assert row["settings"] == {"gradient_tol": 1e-7}
+    calls.clear()
+    session.measure(tool, {}, {"gradient_tol": 1e-5}, 2, None, best)  # fixed: no ladder
+    assert calls == [("run1", 1e-5), ("run2", 1e-5)]
