@@ -163,7 +163,7 @@ class _Session:
         else:
             out["objective"] = self.score(out)
             msg = (f"{out['fit_s']:.2f} s, {out['n_eval']} evaluations, gap "
-                   f"{_gap(out['objective'], min(best, out['objective'])):.1e}, "
+                   f"{_gap(out['objective'], min(best, out['objective'])):.2e}, "
                    f"+{out['fit_peak_bytes'] / MB:.0f} MB")
         print(f"  {tool.name:<15} {tag:<7} {settings_text(settings)}: {msg}", file=self.log,
               flush=True)
@@ -179,8 +179,12 @@ class _Session:
             for i, rung in enumerate(tool.ladder):
                 settings = peers.settings_for(tool, rung)
                 out = self.fit(tool, settings, f"tune{i + 1}", best)
-                if "error" in out or _gap(out["objective"], min(best, out["objective"])) \
-                        <= target_gap:
+                if "error" in out:
+                    break
+                row.setdefault("ladder", []).append(
+                    {"settings": rung, "objective": out["objective"], "n_eval": out["n_eval"],
+                     "fit_s": out["fit_s"]})
+                if _gap(out["objective"], min(best, out["objective"])) <= target_gap:
                     break
             runs.append(out)
         while len(runs) < repeats and not (runs and "error" in runs[-1]):
@@ -300,6 +304,8 @@ def compare(problem: str, tools: list, *, repeats: int = 3, threads: int = 2,
     fast = next((r for r in scored if r["tool"] == "fastlogit"), None)
     for r in scored:
         r["gap"] = _gap(r["objective"], best)
+        for rung in r.get("ladder", []):
+            rung["gap"] = _gap(rung["objective"], best)
         if r.get("n_eval"):
             r["s_per_eval"] = r["fit_s"] / r["n_eval"]
             r["x_floor"] = r["s_per_eval"] / report["floor_s"]

@@ -57,7 +57,8 @@ def render_markdown(report: dict) -> str:
             f"{r['prep_bytes'] / MB:,.0f} | {settings_text(r['settings'])} |"
         )
         notes.append(f"{label}: {r['note']}" + (f"; stopped with: {r['message']}"
-                                                 if r.get("message") else ""))
+                                                 if r.get("message") else "")
+                     + _ladder_text(r.get("ladder")))
     lines.append("")
     ref = report.get("reference_objective")
     target = report.get("target_gap")
@@ -75,6 +76,14 @@ def render_markdown(report: dict) -> str:
     )
     lines += [""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+def _ladder_text(ladder: Optional[list]) -> str:
+    if not ladder or len(ladder) < 2:
+        return ""
+    steps = [f"{settings_text(rung['settings'])}: gap {rung['gap']:.2e} in "
+             f"{rung['n_eval']} evaluations, {rung['fit_s']:.1f} s" for rung in ladder]
+    return "; tuning: " + "; ".join(steps)
 
 
 def _load(values: Optional[list]) -> str:

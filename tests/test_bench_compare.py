@@ -247,6 +247,7 @@ def test_tuning_keeps_the_loosest_setting_that_reaches_the_gap(monkeypatch):
     assert calls == [("tune1", 1e-4), ("tune2", 1e-5), ("tune3", 1e-6), ("run2", 1e-6),
                      ("run3", 1e-6)]
     assert row["settings"] == {"gradient_tol": 1e-6} and row["tuned"]
+    assert [r["settings"] for r in row["ladder"]] == [{"gradient_tol": t} for t in gaps][:3]
     assert row["fit_s"] == 5.0  # the median of the three fits at 1e-6 (4, 5, 6 s)
     calls.clear()
     row = {}
