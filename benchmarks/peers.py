@@ -283,7 +283,7 @@ TOOLS: dict[str, Tool] = {
              {"factr": 1e3, "pgtol": 1e-8, "max_iter": 1000}, _prep_identity, _fit_fastlogit,
              note="fastlogit.fit (defaults: factr=1e3, pgtol=1e-8)",
              ladder=({"factr": 1e9}, {"factr": 1e8}, {"factr": 1e7}, {"factr": 1e6},
-                     {"factr": 1e5}, {"factr": 1e4}, {"factr": 1e3},
+                     {"factr": 1e5}, {"factr": 1e4}, {"factr": 1e3}, {"factr": 1e2},
                      {"factr": 1e1, "pgtol": 1e-10})),
         Tool("sklearn", "scikit-learn lbfgs", ("sklearn.linear_model",),
              {"solver": "lbfgs", "tol": 1e-9, "max_iter": 10_000}, _prep_sklearn, _fit_sklearn,
@@ -319,7 +319,8 @@ TOOLS: dict[str, Tool] = {
              note="scipy.optimize.minimize(method='L-BFGS-B') from zero on a two-pass numpy "
                   "loss/gradient of F/sum(n); ftol = factr * eps, gtol = pgtol",
              ladder=({"factr": 1e9}, {"factr": 1e8}, {"factr": 1e7}, {"factr": 1e6},
-                     {"factr": 1e5}, {"factr": 1e4}, {"factr": 1e3}, {"factr": 1e1})),
+                     {"factr": 1e5}, {"factr": 1e4}, {"factr": 1e3}, {"factr": 1e2},
+                     {"factr": 1e1})),
     ]
 }
 

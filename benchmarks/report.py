@@ -52,7 +52,7 @@ def render_markdown(report: dict) -> str:
         lines.append(
             f"| {label}{flag} | {r['fit_s']:.2f} | {_fmt(r.get('x_fastlogit'), '.1f')} | "
             f"{_fmt(r['n_eval'], 'd', '?')} | {_fmt(ms_eval, '.0f')} | "
-            f"{_fmt(r.get('x_floor'), '.1f')} | {r['objective']:.10g} | {r['gap']:.1e} | "
+            f"{_fmt(r.get('x_floor'), '.1f')} | {r['objective']:.12g} | {r['gap']:.1e} | "
             f"{r['fit_peak_bytes'] / MB:,.0f} | {r['prep_s']:.2f} | "
             f"{r['prep_bytes'] / MB:,.0f} | {settings_text(r['settings'])} |"
         )
