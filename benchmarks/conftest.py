@@ -25,10 +25,13 @@ _FLOOR_ROWS: list = []
 _SESSION: dict = {"load_before": None, "bandwidth": None}
 
 
-def pytest_report_header(config):
+def pytest_sessionstart(session):
     _SESSION["load_before"] = load_average()
+
+
+def pytest_report_header(config):
     return [f"fastlogit benchmarks on: {describe()}{' [QUICK sizes]' if QUICK else ''}",
-            f"load average (1/5/15 min): {_SESSION['load_before']}; thread counts are in the "
+            f"load average (1/5/15 min): {load_average()}; thread counts are in the "
             "case names; data cached in " + str(problems.cache_dir())]
 
 
