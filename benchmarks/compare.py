@@ -100,9 +100,9 @@ def _child_main(spec_path: str) -> int:
 def _run_fit(workdir: Path, problem: str, quick: bool, tool: str, settings: dict, lam: float,
              threads: int, tag: str, timeout: float) -> dict:
     stem = workdir / f"{tool}-{tag}"
+    coef_path, result = Path(str(stem) + ".npy"), Path(str(stem) + ".json")
     spec = {"problem": problem, "quick": quick, "tool": tool, "settings": settings, "lam": lam,
-            "threads": threads, "coef_path": str(stem) + ".npy",
-            "result_path": str(stem) + ".json"}
+            "threads": threads, "coef_path": str(coef_path), "result_path": str(result)}
     Path(str(stem) + ".spec.json").write_text(json.dumps(spec))
     env = dict(os.environ)
     env.update({name: str(threads) for name in THREAD_ENV})
@@ -113,13 +113,12 @@ def _run_fit(workdir: Path, problem: str, quick: bool, tool: str, settings: dict
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
-    result = Path(spec["result_path"])
     if not result.exists():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         return {"error": f"subprocess exited with {proc.returncode}: {tail[0][:200]}"}
     out = json.loads(result.read_text())
     if "error" not in out:
-        out["coef"] = np.load(spec["coef_path"])
+        out["coef"] = np.load(coef_path)
     return out
 
 
