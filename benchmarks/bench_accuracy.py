@@ -40,8 +40,8 @@ def test_polish_cost(benchmark, request, monkeypatch, data, polish):
     prob = request.getfixturevalue(data)
     X, n, k = prob if isinstance(prob, tuple) else (prob.X, prob.n, prob.k)
     if polish == "off":  # the same fit, stopped after L-BFGS-B
-        monkeypatch.setattr(_polish, "TINY_WORK", 0.0)
-        monkeypatch.setattr(_polish, "FRACTION", 0.0)
+        monkeypatch.setattr(_polish.PolishPlan, "wanted", lambda self, out: False)
+        monkeypatch.setattr(_polish.PolishPlan, "lbfgs_max_iter", lambda self, max_iter: max_iter)
     benchmark.group = f"polish {data}"
     res = benchmark.pedantic(_fit, args=(X, n, k), rounds=3, iterations=1)
     benchmark.extra_info.update(polished="Newton" in res.message, n_fev=res.n_fev,
