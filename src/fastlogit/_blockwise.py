@@ -181,10 +181,7 @@ def block_linear_predictor(X: Any, coef: np.ndarray, intercept: float, offset: A
                            ) -> np.ndarray:
     """z = offset + intercept + X coef for one block of new rows."""
     try:
-        design = as_design(X, "X")
-        if design.n_features != coef.shape[0]:
-            raise ValueError(f"X has {design.n_features} features but the model was fitted "
-                             f"on {coef.shape[0]}")
+        design = as_design(X, "X", coef.shape[0])
         off = as_row_vector(offset, "offset", design.n_rows)
     except (ValueError, TypeError) as exc:
         reraise(exc, locate(str(exc), where, row0))

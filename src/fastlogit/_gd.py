@@ -25,58 +25,27 @@ rounding floor of f.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
-from fastlogit._lbfgs import gradient_floor
+from fastlogit._descent import Direction, descend
 from fastlogit._newton import refuse_bounds
 from fastlogit._solvers import Monitor, SolverOutcome
 
-_EPS = float(np.finfo(np.float64).eps)
 _MAX_HALVINGS = 60
 _MAX_STEP = 1e6
+
+
+def _steepest(theta: np.ndarray, f: float, g: np.ndarray, t_last: Optional[float]) -> Direction:
+    """-g, first trying twice the last accepted step (t = 1 before the first)."""
+    gg = float(np.add.reduce(g * g))
+    t0 = min(2.0 * (1.0 if t_last is None else t_last), _MAX_STEP)
+    return Direction(d=-g, slope=-gg, t0=t0, c=0.5)
 
 
 def solve(objective: Any, theta0: np.ndarray, options: Any, monitor: Monitor) -> SolverOutcome:
     """The "gd" solver."""
     refuse_bounds(options, "gd")
-    ftol = options.factr * _EPS
-    theta = np.array(theta0, dtype=np.float64)
-    f, g = objective(theta)
-    t = 1.0
-    converged, message = False, f"reached max_iter={options.max_iter}"
-    stopped = monitor(0, theta, f, g)
-    it = 0
-    while not stopped and it < options.max_iter:
-        gmax = float(np.max(np.abs(g), initial=0.0))
-        if gmax <= options.pgtol:
-            converged, message = True, f"max |gradient| {gmax:.2e} <= pgtol"
-            break
-        it += 1
-        gg = float(np.add.reduce(g * g))
-        t = min(2.0 * t, _MAX_STEP)
-        for _ in range(_MAX_HALVINGS):
-            f_new, g_new = objective(theta - t * g)
-            if f_new <= f - 0.5 * t * gg:
-                break
-            t *= 0.5
-        else:
-            converged = gmax <= max(options.pgtol, gradient_floor(f))
-            message = ("backtracking at the rounding floor" if converged
-                       else "backtracking failed: no decrease along the gradient")
-            break
-        theta = theta - t * g
-        f_old, f, g = f, f_new, g_new
-        if monitor(it, theta, f, g):
-            stopped = True
-            break
-        if f_old - f <= ftol * max(abs(f_old), abs(f), 1.0):
-            converged, message = True, "relative decrease of the objective <= factr * eps"
-            break
-    if stopped:
-        converged, message = False, "stopped by callback"
-    return SolverOutcome(
-        theta=theta, fun=float(f), grad=g, n_iter=it, n_fev=objective.n_fev,
-        converged=bool(converged), stopped_by_callback=stopped, message=message,
-    )
+    return descend(objective, theta0, options, monitor, _steepest, _MAX_HALVINGS,
+                   "backtracking", "the gradient")

@@ -92,12 +92,7 @@ class MultinomialResult:
 
     def _scores(self, X: Any, offset: Any, threads: Optional[int], transform: int
                 ) -> np.ndarray:
-        design = as_design(X, "X")
-        if design.n_features != self.n_features:
-            raise ValueError(
-                f"X has {design.n_features} features but the model was fitted on "
-                f"{self.n_features}"
-            )
+        design = as_design(X, "X", self.n_features)
         off = None if offset is None else as_real_matrix(
             offset, "offset", (design.n_rows, self.n_classes))
         return softmax_scores(design, self.intercept, self._coef_feature_major, off, transform,

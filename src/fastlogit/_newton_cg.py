@@ -32,11 +32,10 @@ from typing import Any, Callable
 import numpy as np
 
 from fastlogit._curvature import Curvature
-from fastlogit._lbfgs import gradient_floor
+from fastlogit._descent import Direction, descend
 from fastlogit._newton import refuse_bounds
 from fastlogit._solvers import Monitor, SolverOutcome
 
-_EPS = float(np.finfo(np.float64).eps)
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 40
 #: Conjugate-gradient steps per Newton iteration at most (each is one pass over X).
@@ -84,51 +83,18 @@ def solve(objective: Any, theta0: np.ndarray, options: Any, monitor: Monitor) ->
     """The "newton-cg" solver."""
     refuse_bounds(options, "newton-cg")
     curvature = Curvature.from_objective(objective, "newton-cg")
-    ftol = options.factr * _EPS
-    theta = np.array(theta0, dtype=np.float64)
-    f, g = objective(theta)
-    passes = 0  # Hessian weights and products (objective evaluations are counted by it)
-    converged, message = False, f"reached max_iter={options.max_iter}"
-    stopped = monitor(0, theta, f, g)
-    it = 0
     max_cg = max(1, min(MAX_CG, objective.n_params))
-    while not stopped and it < options.max_iter:
-        gmax = float(np.max(np.abs(g), initial=0.0))
-        if gmax <= options.pgtol:
-            converged, message = True, f"max |gradient| {gmax:.2e} <= pgtol"
-            break
-        it += 1
+
+    def newton_direction(theta: np.ndarray, f: float, g: np.ndarray, t_last: Any) -> Direction:
         b, w = objective.split(theta)
         weights = curvature.weights(b, w)  # D at this point, kept for every CG product
         gnorm = float(np.sqrt(_dot(g, g)))
         step, n_products = truncated_cg(partial(curvature.hessp_theta, objective, weights), g,
                                         min(0.5, np.sqrt(gnorm)), max_cg)
-        passes += 1 + n_products
         slope = _dot(g, step)
         if not slope < 0:  # rounding made the direction useless: fall back to -g
             step, slope = -g, -gnorm ** 2
-        t, f_new, g_new = 1.0, np.inf, g
-        for _ in range(_MAX_HALVINGS):
-            f_new, g_new = objective(theta + t * step)
-            if f_new <= f + _ARMIJO * t * slope:
-                break
-            t *= 0.5
-        else:
-            converged = gmax <= max(options.pgtol, gradient_floor(f))
-            message = ("line search at the rounding floor" if converged
-                       else "line search failed: no decrease along the Newton-CG direction")
-            break
-        theta = theta + t * step
-        f_old, f, g = f, f_new, g_new
-        if monitor(it, theta, f, g):
-            stopped = True
-            break
-        if f_old - f <= ftol * max(abs(f_old), abs(f), 1.0):
-            converged, message = True, "relative decrease of the objective <= factr * eps"
-            break
-    if stopped:
-        converged, message = False, "stopped by callback"
-    return SolverOutcome(
-        theta=theta, fun=float(f), grad=g, n_iter=it, n_fev=objective.n_fev + passes,
-        converged=bool(converged), stopped_by_callback=stopped, message=message,
-    )
+        return Direction(d=step, slope=slope, t0=1.0, c=_ARMIJO, passes=1 + n_products)
+
+    return descend(objective, theta0, options, monitor, newton_direction, _MAX_HALVINGS,
+                   "line search", "the Newton-CG direction")

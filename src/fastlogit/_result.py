@@ -106,12 +106,7 @@ class LogitResult(InferenceMixin):
         -------
         ndarray of shape (n_rows,)
         """
-        design = as_design(X, "X")
-        if design.n_features != self.n_features:
-            raise ValueError(
-                f"X has {design.n_features} features but the model was fitted on "
-                f"{self.n_features}"
-            )
+        design = as_design(X, "X", self.n_features)
         off = as_row_vector(offset, "offset", design.n_rows)
         return linear_predictor(design, self.intercept, self.coef, off, resolve_threads(threads))
 

@@ -94,8 +94,19 @@ def _all_finite(a: np.ndarray) -> bool:
     return _first_nonfinite(a.reshape(-1, order="A")) < 0
 
 
-def as_design(X: Any, name: str = "X") -> Design:
-    """Validate a design matrix and return the kernels' view of it."""
+def as_design(X: Any, name: str = "X", n_features: Optional[int] = None) -> Design:
+    """Validate a design matrix and return the kernels' view of it.
+
+    n_features: when given (new rows for a fitted model), the number of columns X must have.
+    """
+    design = _as_design(X, name)
+    if n_features is not None and design.n_features != n_features:
+        raise ValueError(f"{name} has {design.n_features} features but the model was fitted on "
+                         f"{n_features}; give new rows the training data's columns.")
+    return design
+
+
+def _as_design(X: Any, name: str) -> Design:
     if sp.issparse(X):
         return _sparse_design(X, name)
     if isinstance(X, (str, bytes)) or X is None:
