@@ -178,6 +178,17 @@ def test_convergence_warning():
     assert not res.converged
 
 
+def test_tightest_settings_converge_without_warning():
+    # factr=0 (never stop on F): the Newton polish must still stop at machine precision
+    # and report converged, since the gradient condition holds
+    X, n, k, s, o = random_problem(m=3000, p=6, seed=21)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = fastlogit.fit(X, n, k, lam=1.0, factr=0.0, pgtol=1e-13, max_iter=5000)
+    assert res.converged and res.grad_norm <= 1e-13
+    assert "Newton" in res.message and res.n_iter < 60
+
+
 def test_predictions_dense_and_sparse():
     X, n, k, s, o = random_problem(m=200, p=6, density=0.5, seed=19)
     res = fastlogit.fit(X, n, k, lam=1.0)

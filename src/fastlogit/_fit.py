@@ -312,8 +312,8 @@ def check_gradient(out: SolverOutcome, grad_norm: float, target: float, solver: 
     says when it does not, and what to change."""
     if out.stopped_by_callback:
         return out
-    if out.converged and grad_norm <= target:
-        return out
+    if grad_norm <= target:  # e.g. Newton polish steps used up at machine precision
+        return out if out.converged else replace(out, converged=True)
     if out.converged:  # the solver's own test (e.g. F stopped decreasing) fired early
         out = replace(out, converged=False, message=(
             f"{out.message}; but max |gradient| {grad_norm:.2e} > {target:.2e}"))

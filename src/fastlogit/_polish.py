@@ -115,7 +115,9 @@ def polish(plan: PolishPlan, make_view: Callable[[], Any], out: SolverOutcome,
     view = make_view()
     objective = view.objective
     u0 = view.join(*objective.split(out.theta))
-    res, u = newton_refine(view, u0, max_iter=steps, factr=factr, pgtol=0.0,
+    # pgtol=0 and factr >= 1: polish to machine precision, not merely to pgtol (a Newton
+    # decrement below eps |F| means no step can improve the coefficients any further)
+    res, u = newton_refine(view, u0, max_iter=steps, factr=max(factr, 1.0), pgtol=0.0,
                            monitor=ContinuedMonitor(monitor, out.n_iter) if monitor.active
                            else None)
     gnorm = float(np.max(np.abs(out.grad), initial=0.0))
