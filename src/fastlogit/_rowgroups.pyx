@@ -118,25 +118,6 @@ cdef bint has_repeated_column(
     return False
 
 
-cdef bint equal_rows_csr(
-    const floating *data, const index_t *indices, const index_t *indptr,
-    Py_ssize_t r, Py_ssize_t s, double *mark, int64_t *stamp, int64_t tag,
-) noexcept nogil:
-    """Rows r and s hold the same nonzero entries (in any order)."""
-    cdef Py_ssize_t jj, count_r = 0, count_s = 0
-    for jj in range(indptr[r], indptr[r + 1]):
-        if data[jj] != 0:
-            stamp[indices[jj]] = tag
-            mark[indices[jj]] = data[jj]
-            count_r += 1
-    for jj in range(indptr[s], indptr[s + 1]):
-        if data[jj] != 0:
-            if stamp[indices[jj]] != tag or mark[indices[jj]] != data[jj]:
-                return False
-            count_s += 1
-    return count_r == count_s  # no repeated columns, so equal counts mean equal sets
-
-
 cdef bint equal_rows_dense(
     const floating *X, int layout, Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t r, Py_ssize_t s,
 ) noexcept nogil:
@@ -171,7 +152,7 @@ cdef uint64_t *grow_table(uint64_t *table, Py_ssize_t size, Py_ssize_t new_size)
     return out
 
 
-cdef bint equal_rows_csr2(
+cdef bint equal_rows_csr(
     const floating *data_a, const index_t *indices_a, Py_ssize_t a0, Py_ssize_t a1,
     const floating *data_b, const index_t *indices_b, Py_ssize_t b0, Py_ssize_t b1,
     double *mark, int64_t *stamp, int64_t tag,
@@ -191,13 +172,35 @@ cdef bint equal_rows_csr2(
     return count_a == count_b  # no repeated columns, so equal counts mean equal sets
 
 
+cdef inline bint _same_rows(
+    int layout, const floating *vals, const index_t *indices, const index_t *indptr,
+    Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t r, Py_ssize_t i, double *mark, int64_t *stamp,
+    int64_t *tag,
+) noexcept nogil:
+    """Rows r and i of X are equal (CSR: as sets of nonzero entries)."""
+    if layout == LAYOUT_CSR:
+        tag[0] += 1
+        return equal_rows_csr(vals, indices, indptr[r], indptr[r + 1], vals, indices,
+                              indptr[i], indptr[i + 1], mark, stamp, tag[0])
+    return equal_rows_dense(vals, layout, n_rows, p, r, i)
+
+
 cdef Py_ssize_t group_by_hash(
     const uint64_t *hashes, Py_ssize_t n_rows, Py_ssize_t *inverse, Py_ssize_t *first,
+    bint exact, int layout, const floating *vals, const index_t *indices,
+    const index_t *indptr, Py_ssize_t p, double *mark, int64_t *stamp,
 ) noexcept nogil:
-    """Step 2: group rows by hash alone. Returns the number of groups, -1 if out of memory."""
+    """Step 2: number the groups of rows. Returns the number of groups, -1 if out of memory.
+
+    exact=False: rows with equal hashes form a group (step 3 then verifies). exact=True: a
+    hash match joins the group only when the rows compare equal (mark, stamp: scratch of
+    n_features for CSR; unused for dense), so colliding rows stay apart.
+    Slot s of the table: table[2s] = group + 1 (0 = empty), table[2s + 1] = its hash.
+    """
     cdef Py_ssize_t size = MIN_TABLE, i, slot, g, n_groups = 0
     cdef uint64_t mask = <uint64_t> (size - 1)
     cdef uint64_t *table = grow_table(NULL, 0, size)
+    cdef int64_t tag = 0
     if table == NULL:
         return -1
     for i in range(n_rows):
@@ -219,7 +222,10 @@ cdef Py_ssize_t group_by_hash(
                 inverse[i] = n_groups
                 n_groups += 1
                 break
-            if table[2 * slot + 1] == hashes[i]:
+            if table[2 * slot + 1] == hashes[i] and (
+                not exact or _same_rows(layout, vals, indices, indptr, n_rows, p, first[g], i,
+                                        mark, stamp, &tag)
+            ):
                 inverse[i] = g
                 break
             slot = (slot + 1) & <Py_ssize_t> mask
@@ -304,7 +310,7 @@ def _verify(int layout, const floating[::1] values, const index_t[::1] indices,
                 if layout == LAYOUT_CSR:
                     # (a group's first row is compared with its own copy: cheaper
                     # than looking up first[g], a random read)
-                    same = equal_rows_csr2(rvals, &rep_indices[0], rep_indptr[g],
+                    same = equal_rows_csr(rvals, &rep_indices[0], rep_indptr[g],
                                            rep_indptr[g + 1], vals, &indices[0], indptr[i],
                                            indptr[i + 1], &mark[t, 0], &stamp[t, 0], i)
                 else:
@@ -334,6 +340,7 @@ def group_rows(
     """
     cdef int T = n_threads if n_threads >= 1 else 1
     cdef Py_ssize_t G
+    cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
     if n_rows == 0:
         return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp), None
     hashes = _hash_rows(layout, values, indices, indptr, n_rows, n_features, T)
@@ -346,7 +353,8 @@ def group_rows(
     cdef Py_ssize_t[::1] first = first_arr
     if not exact_only:
         with nogil:
-            G = group_by_hash(&h[0], n_rows, &inverse[0], &first[0])
+            G = group_by_hash(&h[0], n_rows, &inverse[0], &first[0], False, layout, vals,
+                              &indices[0], &indptr[0], n_features, NULL, NULL)
         if G < 0:
             raise MemoryError("aggregate: cannot allocate the hash table")
         first_arr = first_arr[:G].copy()
@@ -380,53 +388,19 @@ def group_rows_exact(
 ):
     """Grouping with every hash match confirmed by comparing the rows (the slow, always
     exact path behind group_rows). Returns (inverse, first)."""
-    cdef Py_ssize_t p = n_features, i, slot, g, n_groups = 0
-    cdef Py_ssize_t size = MIN_TABLE
-    cdef uint64_t mask = <uint64_t> (size - 1)
     cdef uint64_t[::1] hashes = hashes_in
     inverse_arr = np.empty(n_rows, dtype=np.intp)
     first_arr = np.empty(max(n_rows, 1), dtype=np.intp)
     cdef Py_ssize_t[::1] inverse = inverse_arr
     cdef Py_ssize_t[::1] first = first_arr
     cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
-    cdef int64_t[::1] stamp = np.full(max(p, 1), -1, dtype=np.int64)
-    cdef double[::1] mark = np.zeros(max(p, 1), dtype=np.float64)
-    cdef int64_t tag = 0
-    cdef bint same
-    # slot s: table[2s] = group + 1 (0 = empty), table[2s + 1] = that group's hash
-    cdef uint64_t *table = grow_table(NULL, 0, size)
-    if table == NULL:
-        raise MemoryError("aggregate: cannot allocate the hash table")
+    cdef int64_t[::1] stamp = np.full(max(n_features, 1), -1, dtype=np.int64)
+    cdef double[::1] mark = np.zeros(max(n_features, 1), dtype=np.float64)
+    cdef Py_ssize_t n_groups
     with nogil:
-        for i in range(n_rows):
-            if 2 * (n_groups + 1) > size:
-                table = grow_table(table, size, 2 * size)
-                if table == NULL:
-                    break
-                size *= 2
-                mask = <uint64_t> (size - 1)
-            slot = <Py_ssize_t> (hashes[i] & mask)
-            while True:
-                g = <Py_ssize_t> table[2 * slot] - 1
-                if g < 0:
-                    table[2 * slot] = <uint64_t> (n_groups + 1)
-                    table[2 * slot + 1] = hashes[i]
-                    first[n_groups] = i
-                    inverse[i] = n_groups
-                    n_groups += 1
-                    break
-                if table[2 * slot + 1] == hashes[i]:
-                    if layout == LAYOUT_CSR:
-                        tag += 1
-                        same = equal_rows_csr(vals, &indices[0], &indptr[0], first[g], i,
-                                              &mark[0], &stamp[0], tag)
-                    else:
-                        same = equal_rows_dense(vals, layout, n_rows, p, first[g], i)
-                    if same:
-                        inverse[i] = g
-                        break
-                slot = (slot + 1) & <Py_ssize_t> mask
-    if table == NULL:
-        raise MemoryError("aggregate: cannot grow the hash table")
-    free(table)
+        n_groups = group_by_hash(&hashes[0], n_rows, &inverse[0], &first[0], True, layout,
+                                 vals, &indices[0], &indptr[0], n_features, &mark[0],
+                                 &stamp[0])
+    if n_groups < 0:
+        raise MemoryError("aggregate: cannot allocate the hash table")
     return inverse_arr, first_arr[:n_groups].copy()
