@@ -24,9 +24,8 @@ from fastlogit._polish import hessian_work
 from fastlogit._threads import resolve_threads
 from fastlogit._validate import (
     Design,
-    as_counts,
+    as_binomial_targets,
     as_design,
-    as_labels,
     as_row_vector,
     as_sample_weight,
 )
@@ -89,13 +88,7 @@ def prepare_block(index: int, where: str, row0: Optional[int], X: Any, n: Any = 
     try:
         design = as_design(X, "X")
         m = design.n_rows
-        if y is not None:
-            if n is not None or k is not None:
-                raise TypeError("give either y= (0/1 labels) or n and k (trials, successes), "
-                                "not both")
-            n_arr, k_arr = as_labels(y, m)
-        else:
-            n_arr, k_arr = as_counts(n, k, m)
+        n_arr, k_arr = as_binomial_targets(n, k, y, m)
         s = as_sample_weight(sample_weight, m)
         off = as_row_vector(offset, "offset", m)
     except (ValueError, TypeError) as exc:

@@ -39,9 +39,8 @@ from fastlogit._solvers import (
 )
 from fastlogit._threads import resolve_threads
 from fastlogit._validate import (
-    as_counts,
+    as_binomial_targets,
     as_design,
-    as_labels,
     as_nonnegative_scalar,
     as_positive_int,
     as_row_vector,
@@ -269,12 +268,7 @@ def training_data(X: Any, n: Any, k: Any, y: Any, sample_weight: Any, offset: An
         raise ValueError("X has no rows: there is nothing to fit")
     if p == 0 and not fit_intercept:
         raise ValueError("X has no columns and fit_intercept=False: there is nothing to fit")
-    if y is not None:
-        if n is not None or k is not None:
-            raise TypeError("give either y= (0/1 labels) or n and k (trials, successes), not both")
-        n_arr, k_arr = as_labels(y, m)
-    else:
-        n_arr, k_arr = as_counts(n, k, m)
+    n_arr, k_arr = as_binomial_targets(n, k, y, m)
     s = as_sample_weight(sample_weight, m)
     off = as_row_vector(offset, "offset", m)
     sn = n_arr if s is None else s * n_arr

@@ -26,7 +26,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastlogit._blockwise import Block, prepare_block, reraise
-from fastlogit._validate import as_counts, as_design, as_labels, as_row_vector, as_sample_weight
+from fastlogit._validate import (
+    as_binomial_targets,
+    as_design,
+    as_row_vector,
+    as_sample_weight,
+)
 
 _ARRAYS = ("n", "k", "y", "sample_weight", "offset")
 
@@ -151,14 +156,8 @@ def save_npz(path: Any, X: Any, n: Any = None, k: Any = None, *, y: Any = None,
     """
     design = as_design(X, "X")
     m = design.n_rows
-    if y is not None:
-        if n is not None or k is not None:
-            raise TypeError("give either y= (0/1 labels) or n and k (trials, successes), "
-                            "not both")
-        arrays = {"y": as_labels(y, m)[1]}
-    else:
-        n_arr, k_arr = as_counts(n, k, m)
-        arrays = {"n": n_arr, "k": k_arr}
+    n_arr, k_arr = as_binomial_targets(n, k, y, m)
+    arrays = {"y": k_arr} if y is not None else {"n": n_arr, "k": k_arr}
     s = as_sample_weight(sample_weight, m)
     off = as_row_vector(offset, "offset", m)
     if s is not None:

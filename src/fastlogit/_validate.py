@@ -282,6 +282,15 @@ def as_labels(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     return np.ones(n_rows, dtype=np.float64), k_arr
 
 
+def as_binomial_targets(n: Any, k: Any, y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n, k) from either n and k (trials, successes) or y= (0/1 labels: n = 1, k = y)."""
+    if y is None:
+        return as_counts(n, k, n_rows)
+    if n is not None or k is not None:
+        raise TypeError("give either y= (0/1 labels) or n and k (trials, successes), not both")
+    return as_labels(y, n_rows)
+
+
 def as_sample_weight(sample_weight: Any, n_rows: int) -> Optional[np.ndarray]:
     s = as_row_vector(sample_weight, "sample_weight", n_rows, allow_scalar=True)
     if s is not None and n_rows and s.min() < 0:
