@@ -133,9 +133,34 @@ def test_lam_penalty_none_and_bad_parameters():
     np.testing.assert_allclose(c.coef_, d.coef_, atol=1e-6)
     assert np.abs(c.coef_).max() > np.abs(b.coef_).max()
     for bad, match in [(dict(C=2.0, lam=1.0), "C or lam"), (dict(C=-1.0), "C must be"),
-                       (dict(penalty="l1"), "penalty='l1'"), (dict(l1_ratio=0.5), "l1_ratio")]:
+                       (dict(penalty="l3"), "penalty must be"),
+                       (dict(penalty="elasticnet"), "needs l1_ratio"),
+                       (dict(penalty="l1", l1_ratio=0.5), "penalty='l1' means"),
+                       (dict(l1_ratio=1.5), "l1_ratio must be")]:
         with pytest.raises(ValueError, match=match):
             LogisticRegression(**bad).fit(X, y)
+    X3, y3 = _data(3)
+    with pytest.raises(ValueError, match="two classes only"):
+        LogisticRegression(penalty="l1").fit(X3, y3)
+
+
+@pytest.mark.parametrize(("penalty", "l1_ratio"), [("l1", None), ("elasticnet", 0.5),
+                                                   ("l2", 0.3)])
+def test_l1_and_elastic_net_match_sklearn_saga(penalty, l1_ratio):
+    from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+
+    X, y = _data(2, m=300, p=8, seed=4)
+    X = np.column_stack([X, np.random.default_rng(5).normal(size=(300, 4))])  # 4 noise columns
+    ours = LogisticRegression(penalty=penalty, l1_ratio=l1_ratio, C=0.05, tol=1e-10).fit(X, y)
+    ratio = 1.0 if penalty == "l1" else l1_ratio
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = SkLogisticRegression(C=0.05, l1_ratio=ratio, solver="saga", tol=1e-12,
+                                   max_iter=100_000).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=0, atol=2e-5)
+    assert np.count_nonzero(ours.coef_ == 0.0) >= 1  # exact zeros, not 1e-9
+    np.testing.assert_array_equal(ours.coef_ == 0.0, np.abs(ref.coef_) < 1e-6)
     with pytest.raises(ValueError, match="at least 2 classes"):
         LogisticRegression().fit(X, np.zeros(X.shape[0]))
 

@@ -103,19 +103,32 @@ def _resolve_lam(C: float, lam: Optional[float], penalty: Any) -> float:
     return 0.0 if np.isinf(C) else 1.0 / float(C)
 
 
-def _core_penalty(penalty: Any, l1_ratio: Optional[float]) -> dict:
-    """Penalty options for the core fit functions.
+def _core_penalty(penalty: Any, l1_ratio: Any, binary: bool) -> dict:
+    """The core's ``l1_ratio`` from scikit-learn's penalty and l1_ratio.
 
-    Only the ridge (L2) penalty exists in the core today. The elastic net
-    arrives as ``fit(..., l1_ratio=...)``; when it does, this is the one
-    place to pass ``l1_ratio`` through.
+    "l2" (with l1_ratio None or 0, or a ratio given alone, as scikit-learn >= 1.8 reads it),
+    "l1" (ratio 1) and "elasticnet" (a ratio in [0, 1] required); None fits without a
+    penalty. The L1 part exists for two classes only: the multinomial fit is ridge-only.
     """
-    if penalty not in ("l2", None, "none"):
-        raise ValueError(f"penalty={penalty!r} is not supported (yet): use 'l2' or None")
-    if l1_ratio not in (None, 0, 0.0):
-        raise ValueError(f"l1_ratio={l1_ratio!r} is not supported (yet): the core fits the "
-                         "L2 penalty only; use l1_ratio=None or 0")
-    return {}
+    if penalty not in ("l2", "l1", "elasticnet", None, "none"):
+        raise ValueError(f"penalty must be 'l2', 'l1', 'elasticnet' or None; got {penalty!r}")
+    if penalty in (None, "none"):
+        return {}
+    if penalty == "elasticnet" and l1_ratio is None:
+        raise ValueError("penalty='elasticnet' needs l1_ratio, a number in [0, 1]")
+    if penalty == "l1":
+        if l1_ratio not in (None, 1, 1.0):
+            raise ValueError(f"penalty='l1' means l1_ratio=1; got l1_ratio={l1_ratio!r}")
+        l1_ratio = 1.0
+    if l1_ratio is None:
+        return {}
+    if isinstance(l1_ratio, bool) or not isinstance(l1_ratio, numbers.Real) or \
+            not 0.0 <= l1_ratio <= 1.0:
+        raise ValueError(f"l1_ratio must be a number in [0, 1]; got {l1_ratio!r}")
+    if l1_ratio > 0 and not binary:
+        raise ValueError("the L1 / elastic-net penalty is available for two classes only; the "
+                         "multinomial fit takes penalty='l2' (or None)")
+    return {"l1_ratio": float(l1_ratio)} if l1_ratio > 0 else {}
 
 
 def _class_weights(class_weight: Any, classes: np.ndarray, y: np.ndarray,
@@ -148,18 +161,23 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     Binary labels fit the binomial model (``coef_`` of shape (1, n_features));
     three or more classes fit the multinomial (softmax) model in the
     symmetric parametrisation, as scikit-learn's LogisticRegression does.
-    Minimises ``sum_i s_i loss_i + 1/(2C) ||w||^2`` (intercepts unpenalised).
+    Minimises ``sum_i s_i loss_i + 1/C [(1 - r)/2 ||w||^2 + r ||w||_1]``, r = l1_ratio
+    (0 unless asked for; intercepts unpenalised).
 
     Parameters
     ----------
-    penalty : {"l2", None}, default "l2"
-        None fits without a penalty.
+    penalty : {"l2", "l1", "elasticnet", None}, default "l2"
+        None fits without a penalty. "l1" and "elasticnet" (lasso and the
+        elastic net, through the core's bound-constrained L-BFGS-B with exact
+        zeros) are for two classes; the multinomial model is ridge-only.
     C : float, default 1.0
         Inverse of the penalty on the summed (weighted) loss; np.inf: none.
     lam : float, optional
         The penalty directly (lam = 1 / C); give C or lam, not both.
-    l1_ratio : float, optional
-        Reserved for the elastic net; only None or 0 are accepted today.
+    l1_ratio : float in [0, 1], optional
+        The L1 share of the penalty: required with "elasticnet", 1 for "l1";
+        with "l2", a ratio given alone is used as the mix (scikit-learn >= 1.8
+        reads it so).
     fit_intercept : bool, default True
     tol : float, default 1e-4
         Stop when the largest entry of the gradient of the mean penalised
@@ -265,7 +283,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                        fit_intercept=bool(self.fit_intercept), factr=_FACTR, pgtol=self.tol,
                        max_iter=self.max_iter,
                        threads=_threads(self.n_jobs),
-                       verbose=bool(self.verbose), **_core_penalty(self.penalty, self.l1_ratio))
+                       verbose=bool(self.verbose),
+                       **_core_penalty(self.penalty, self.l1_ratio, binary))
         x0 = self._warm_start_point(classes, X.shape[1])
         if binary:
             if self.aggregate:
