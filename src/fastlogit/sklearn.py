@@ -155,7 +155,19 @@ def _refit_warnings(fit: Any, *args: Any, **kwargs: Any) -> Any:
     return res
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class _SparseInput:
+    """Both estimators take scipy sparse X (CSR directly; other formats are converted)."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.sparse = True
+        return tags
+
+    def _more_tags(self) -> dict:  # scikit-learn < 1.6
+        return {"X_types": ["2darray", "sparse"]}
+
+
+class LogisticRegression(_SparseInput, ClassifierMixin, BaseEstimator):
     """Regularised logistic regression for binary and multiclass labels, scikit-learn style.
 
     Binary labels fit the binomial model (``coef_`` of shape (1, n_features));
@@ -239,14 +251,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.aggregate = aggregate
         self.verbose = verbose
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
-    def _more_tags(self) -> dict:  # scikit-learn < 1.6
-        return {"X_types": ["2darray", "sparse"]}
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
         """Fit the model.
@@ -363,7 +367,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(scores, axis=1)]
 
 
-class BinomialRegressor(RegressorMixin, BaseEstimator):
+class BinomialRegressor(_SparseInput, RegressorMixin, BaseEstimator):
     """Logistic regression on binomial data in scikit-learn's regressor form.
 
     ``y`` is the observed proportion k/n of each row and ``sample_weight``
@@ -418,14 +422,6 @@ class BinomialRegressor(RegressorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.aggregate = aggregate
         self.verbose = verbose
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
-    def _more_tags(self) -> dict:  # scikit-learn < 1.6
-        return {"X_types": ["2darray", "sparse"]}
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BinomialRegressor:
         """Fit to proportions y with trials sample_weight.
