@@ -29,6 +29,7 @@ from fastlogit._penalties import (
 )
 from fastlogit._polish import PolishPlan, polish
 from fastlogit._result import LogitResult, TrainingData
+from fastlogit._sgd_api import check_epochs, sgd_options, with_sgd_state
 from fastlogit._solvers import (
     ConvergenceWarning,
     IterationInfo,
@@ -72,6 +73,9 @@ def fit(
     verbose: bool = False,
     feature_names: Any = None,
     standardize: bool = True,
+    batch_size: Optional[int] = None,
+    random_state: Any = None,
+    tol: Optional[float] = None,
 ) -> LogitResult:
     """Fit regularised logistic regression to binomial rows (X, n, k).
 
@@ -242,8 +246,11 @@ def fit(
     theta0 = objective.initial_theta() if start is None else objective.join(*start)
     monitor = Monitor(objective, callback, verbose)
     plan = PolishPlan.for_design(data.design, smooth=objective is base, solver=solver)
-    options = LbfgsOptions(factr=factr, pgtol=pgtol, max_iter=plan.lbfgs_max_iter(max_iter),
-                           bounds=solver_bounds(objective))
+    options: Any = LbfgsOptions(factr=factr, pgtol=pgtol,
+                                max_iter=plan.lbfgs_max_iter(max_iter),
+                                bounds=solver_bounds(objective))
+    if solver == "sgd":
+        options = sgd_options(max_iter, batch_size, random_state, tol, standardize)
     out, sol = solve_and_finish(solve, objective, theta0, options, monitor,
                                 lambda o: kkt_target(o, options))
     polished = polish(plan, lambda: BinomialView(base), out, max_iter, factr, monitor)
@@ -251,12 +258,17 @@ def fit(
         out = polished
         sol = finish(base, out, kkt_target(out, options))
 
-    out = check_gradient(out, sol.grad_norm, kkt_target(out, options), solver, max_iter)
+    if solver == "sgd":
+        out = check_epochs(out, max_iter)
+    else:
+        out = check_gradient(out, sol.grad_norm, kkt_target(out, options), solver, max_iter)
     if lam == 0.0 and not out.stopped_by_callback:
         warn_if_separated(base, sol.intercept, sol.coef, names)
     settings = dict(lam=lam, l1_ratio=l1_ratio, penalty_factor=factor, bounds=box,
                     fit_intercept=fit_intercept, solver=solver, factr=factr, pgtol=pgtol,
                     max_iter=max_iter, threads=n_threads, standardize=standardize)
+    if solver == "sgd":
+        return with_sgd_state(make_result(sol, out, data, settings, names), options)
     return make_result(sol, out, data, settings, names)
 
 
