@@ -19,7 +19,7 @@ from fastlogit._sgd import SGDOptions, SGDState, run_epoch
 from fastlogit._solvers import ConvergenceWarning, SolverOutcome
 from fastlogit._validate import as_nonnegative_scalar, as_positive_int
 
-DEFAULT_BATCH = SGDOptions.batch_size
+STREAM_BATCH = 64
 
 
 def as_random_state(random_state: Any) -> Any:
@@ -39,7 +39,7 @@ def sgd_options(max_iter: int, batch_size: Any, random_state: Any, tol: Any,
                 standardize: bool = True, eta0: Any = None, average: bool = True
                 ) -> SGDOptions:
     """Validated SGDOptions for a fit; ``run`` is a fresh dict receiving the final state."""
-    batch = DEFAULT_BATCH if batch_size is None else as_positive_int(batch_size, "batch_size")
+    batch = None if batch_size is None else as_positive_int(batch_size, "batch_size")
     tol_ = SGDOptions.tol if tol is None else as_nonnegative_scalar(tol, "tol")
     eta = SGDOptions.eta0 if eta0 is None else as_nonnegative_scalar(eta0, "eta0")
     if not eta > 0:
@@ -119,7 +119,8 @@ def partial_fit(
         Default True; fixed by the first piece.
     sample_weight, offset : array_like of shape (n_rows,), optional
     batch_size : int, optional
-        Rows per step (default ``min(n_rows, 4096)``).
+        Rows per step (default 64: a stream's pieces are often small, and a piece
+        should give several steps).
     total_trials : float, optional
         sum(s n) of the whole stream, if known (see above).
     eta0 : float, optional
@@ -151,7 +152,8 @@ def partial_fit(
     >>> k = rng.binomial(5, 1 / (1 + np.exp(-X @ [1.0, -0.5, 0.0])))
     >>> model = None
     >>> for rows in np.array_split(np.arange(4000), 8):   # eight pieces of a stream
-    ...     model = fastlogit.partial_fit(X[rows], 5, k[rows], model=model, lam=1.0)
+    ...     model = fastlogit.partial_fit(X[rows], 5, k[rows], model=model, lam=1.0,
+    ...                                   batch_size=50)
     >>> model.coef.round(1)
     array([ 1. , -0.5,  0. ])
     """
@@ -205,7 +207,7 @@ def partial_fit(
         if not total > 0:
             raise ValueError("total_trials must be > 0 (the stream's sum of s * n)")
         state.penalty_scale = total
-    batch = (min(m, 4096) if batch_size is None
+    batch = (min(m, STREAM_BATCH) if batch_size is None
              else as_positive_int(batch_size, "batch_size"))
     run_epoch(state, data.design, sn, sk, data.offset,
               iter([(r0, min(r0 + batch, m)) for r0 in range(0, m, batch)]),
