@@ -303,3 +303,24 @@ def test_memmap_fit_equals_in_memory(tmp_path, solver):
             b = fastlogit.fit(mapped, mm["n"], mm["k"], **opts)
             np.testing.assert_array_equal(a.coef, b.coef)
             assert a.intercept == b.intercept and a.objective == b.objective
+
+
+def test_sgd_weights_offset_and_no_intercept():
+    X, n, k, s, o = random_problem(m=2000, p=5, seed=11)
+    for fi in (True, False):
+        ref = fastlogit.fit(X, n, k, sample_weight=s, offset=o, fit_intercept=fi, lam=2.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fastlogit.ConvergenceWarning)
+            res = fastlogit.fit(X, n, k, sample_weight=s, offset=o, fit_intercept=fi, lam=2.0,
+                                solver="sgd", random_state=0, max_iter=10, batch_size=32)
+        assert (res.objective - ref.objective) / ref.objective < 1e-3
+        if not fi:
+            assert res.intercept == 0.0
+
+
+def test_sgd_edge_shapes():
+    n, k = np.full(10, 4.0), np.arange(10) % 5
+    res = fastlogit.fit(np.empty((10, 0)), n, k, solver="sgd", random_state=0)  # intercept only
+    assert res.intercept == pytest.approx(np.log(k.sum() / (n.sum() - k.sum())), abs=1e-2)
+    one = fastlogit.fit(np.ones((1, 2)), [3.0], [1.0], solver="sgd", random_state=0)
+    assert np.all(np.isfinite(one.coef))

@@ -216,9 +216,8 @@ def batch_ranges(n_rows: int, batch_size: int, rng: Optional[np.random.Generator
     """Contiguous row ranges covering [0, n_rows): in order without rng; with rng,
     boundaries shifted by a random offset and visited in a random order."""
     if rng is None or n_rows <= batch_size:
-        starts = np.arange(0, n_rows, batch_size)
-        for s in starts:
-            yield int(s), int(min(s + batch_size, n_rows))
+        for start in range(0, n_rows, batch_size):
+            yield start, min(start + batch_size, n_rows)
         return
     shift = int(rng.integers(0, batch_size))
     cuts = np.concatenate(([0], np.arange(shift if shift else batch_size, n_rows, batch_size),
