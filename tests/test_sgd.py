@@ -87,9 +87,11 @@ def test_sgd_reaches_lbfgs_objective(sparse, seed):
     ref = fastlogit.fit(X, n, k, lam=1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fastlogit.ConvergenceWarning)
-        res = fastlogit.fit(X, n, k, lam=1.0, solver="sgd", random_state=seed, max_iter=10,
+        # 15 epochs: the sparse problem of seed 1 (strong signal, start 99 % above the
+        # optimum) needs 11; the others 2 to 4
+        res = fastlogit.fit(X, n, k, lam=1.0, solver="sgd", random_state=seed, max_iter=15,
                             batch_size=32)
-    assert res.solver == "sgd" and res.n_iter <= 10
+    assert res.solver == "sgd" and res.n_iter <= 15
     assert res.objective >= ref.objective * (1 - 1e-12)
     assert (res.objective - ref.objective) / ref.objective < 1e-3
 

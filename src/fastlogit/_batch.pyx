@@ -71,3 +71,53 @@ def binomial_loss_grad_rows(
                 xtd_block(layout, vals, &indices[0], &indptr[0], n_rows, p, i0, i1, zbuf, g)
             i0 = i1
     return loss, gb
+
+
+# ---------------------------------------------------------------------------
+# The stochastic solver's per-coordinate updates (see _sgd.py), fused into one pass
+# over the coefficients each: a step on a wide problem (100,000 features) otherwise
+# spends more time in fifteen numpy passes over p-vectors than in the batch's rows.
+
+from libc.math cimport sqrt
+
+
+def user_coef(const double[::1] v, const double[::1] sd, const double[::1] mu,
+              double[::1] w_out):
+    """w = v / sd (into w_out); returns mu . w (the intercept's shift b = b' - mu . w)."""
+    cdef Py_ssize_t j, p = v.shape[0]
+    cdef double s = 0.0
+    with nogil:
+        for j in range(p):
+            w_out[j] = v[j] / sd[j]
+            s += mu[j] * w_out[j]
+    return s
+
+
+def adagrad_update(double[::1] v, double[::1] sumsq, double[::1] avg,
+                   const double[::1] grad_w, const double[::1] w, const double[::1] mu,
+                   const double[::1] sd, const double[::1] factor, double grad_b,
+                   double inv_batch, double ridge, double eta, double delta, double avg_weight,
+                   bint dry_run=False):
+    """One AdaGrad step on the coefficients v (standardised coordinates), in one pass:
+
+        g_j = ((grad_w_j - mu_j grad_b) inv_batch + ridge c_j w_j) / sd_j
+        sumsq_j += g_j^2;  v_j -= eta g_j / (delta + sqrt(sumsq_j))
+        avg_j += avg_weight (v_j - avg_j)
+
+    (c = factor, or 1 when factor is None). Returns sum_j g_j^2. With dry_run, only
+    that sum is computed and nothing is changed (for delta, on the first step).
+    """
+    cdef Py_ssize_t j, p = v.shape[0]
+    cdef double g, pen, total = 0.0
+    cdef const double *c = &factor[0] if factor is not None and p > 0 else NULL
+    with nogil:
+        for j in range(p):
+            pen = ridge * w[j] if c == NULL else ridge * c[j] * w[j]
+            g = ((grad_w[j] - mu[j] * grad_b) * inv_batch + pen) / sd[j]
+            total += g * g
+            if dry_run:
+                continue
+            sumsq[j] += g * g
+            v[j] -= eta * g / (delta + sqrt(sumsq[j]))
+            avg[j] += avg_weight * (v[j] - avg[j])
+    return total
