@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -127,16 +128,25 @@ class PeakMemory:
         self._sample()
 
 
-def run(label, fit, folder=None):
-    if folder is not None:
-        evict(folder)
+def cached_mib(folder: Path) -> float:
+    """MiB of the files in the page cache (util-linux fincore), or nan without it."""
+    try:
+        out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES",
+                              *[str(folder / f"{name}.npy") for name in NAMES]],
+                             capture_output=True, text=True, check=True).stdout
+        return sum(int(x) for x in out.split()) / 2**20
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return float("nan")
+
+
+def timed_fit(label: str, X, n, k, kw: dict) -> dict:
     with PeakMemory() as mem:
         t0 = time.perf_counter()
-        res = fit()
+        res = fastlogit.fit(X, n, k, **kw)
         dt = time.perf_counter() - t0
-    print(f"  {label:34s} {dt:8.2f} s   F = {res.objective:.6f}   iterations {res.n_iter:4d}"
-          f"   peak RssAnon {mem.peak['RssAnon']:6d} MiB, RssFile {mem.peak['RssFile']:6d} MiB")
-    return res
+    print(f"  {label:26s} {dt:8.2f} s   F = {res.objective:.6f}   iterations {res.n_iter:3d}"
+          f"   peak RssAnon {mem.peak['RssAnon']:5d} MiB, RssFile {mem.peak['RssFile']:5d} MiB")
+    return {"coef": np.array(res.coef), "time": dt}  # no reference to the mapped arrays
 
 
 def main() -> None:
@@ -156,26 +166,31 @@ def main() -> None:
         size = sum((folder / f"{name}.npy").stat().st_size for name in NAMES)
         print(f"wrote {n_rows:,} rows x {FEATURES:,} features ({n_rows * NNZ:,} nonzeros), "
               f"{size / 2**30:.2f} GiB in {time.perf_counter() - t0:.1f} s to {folder}")
-        X, n, k = open_mapped(folder)
         opts = {"lbfgs": dict(lam=1.0, max_iter=args.lbfgs_iter),
                 "sgd": dict(lam=1.0, solver="sgd", max_iter=args.sgd_epochs, random_state=0)}
-        results = {}
+        mapped = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", fastlogit.ConvergenceWarning)
-            print("memory-mapped (np.load(mmap_mode='r')):")
+            print("memory-mapped (np.load(mmap_mode='r')); cold = the files' pages evicted "
+                  "first (no mapping alive, posix_fadvise DONTNEED):")
             for name, kw in opts.items():
-                results[name, "cold"] = run(f"{name} cold (pages evicted)",
-                                            lambda kw=kw: fastlogit.fit(X, n, k, **kw), folder)
-                results[name, "warm"] = run(f"{name} warm (pages cached)",
-                                            lambda kw=kw: fastlogit.fit(X, n, k, **kw))
+                evict(folder)
+                print(f"  page cache holds {cached_mib(folder):.0f} MiB of the files before "
+                      f"the cold {name} fit")
+                X, n, k = open_mapped(folder)
+                timed_fit(f"{name} cold", X, n, k, kw)
+                mapped[name] = timed_fit(f"{name} warm (pages cached)", X, n, k, kw)
+                del X, n, k  # unmap, so that the next eviction can drop the pages
             if not args.quick:
+                X, n, k = open_mapped(folder)
                 Xm = sp.csr_matrix((np.array(X.data), np.array(X.indices),
                                     np.array(X.indptr)), shape=X.shape)
                 nm, km = np.array(n), np.array(k)
+                del X, n, k
                 print("in memory (the same arrays read into RAM first):")
                 for name, kw in opts.items():
-                    res = run(f"{name} in memory", lambda kw=kw: fastlogit.fit(Xm, nm, km, **kw))
-                    same = np.array_equal(res.coef, results[name, "warm"].coef)
+                    res = timed_fit(f"{name} in memory", Xm, nm, km, kw)
+                    same = np.array_equal(res["coef"], mapped[name]["coef"])
                     print(f"    coefficients bitwise equal to the memory-mapped fit: {same}")
 
 
