@@ -297,6 +297,8 @@ def test_memmap_fit_equals_in_memory(tmp_path, solver):
     design = as_design(Xmm)
     assert np.shares_memory(design.values, mm["data"])  # validated without a copy
     assert np.shares_memory(design.indices, mm["indices"])
+    for name in ("dense", "dense_f"):
+        assert np.shares_memory(as_design(mm[name]).values, mm[name])
     opts = dict(lam=1.0, solver=solver, random_state=0, max_iter=4 if solver == "sgd" else 1000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fastlogit.ConvergenceWarning)
