@@ -166,6 +166,19 @@ def main() -> None:
         size = sum((folder / f"{name}.npy").stat().st_size for name in NAMES)
         print(f"wrote {n_rows:,} rows x {FEATURES:,} features ({n_rows * NNZ:,} nonzeros), "
               f"{size / 2**30:.2f} GiB in {time.perf_counter() - t0:.1f} s to {folder}")
+        for state in ("cold", "warm"):
+            if state == "cold":
+                evict(folder)
+            t0 = time.perf_counter()
+            total = 0.0
+            for name in ("data", "indices"):
+                arr = np.load(folder / f"{name}.npy", mmap_mode="r")
+                for lo in range(0, arr.shape[0], 1 << 24):  # 16M entries at a time
+                    total += float(np.add.reduce(arr[lo:lo + (1 << 24)], dtype=np.float64))
+                del arr
+            dt = time.perf_counter() - t0
+            print(f"one {state} sequential read of data + indices: {dt:.2f} s "
+                  f"({(size / 2**30) / dt:.2f} GiB/s)")
         opts = {"lbfgs": dict(lam=1.0, max_iter=args.lbfgs_iter),
                 "sgd": dict(lam=1.0, solver="sgd", max_iter=args.sgd_epochs, random_state=0)}
         mapped = {}
