@@ -59,6 +59,20 @@ def test_row_range_kernel_matches_numpy(name):
         np.testing.assert_allclose(g, ref_g, rtol=tol, atol=1e-9)
 
 
+@pytest.mark.parametrize("name", ["dense_c64", "dense_f32", "csr64_i64"])
+def test_row_range_kernel_equals_full_kernel_on_all_rows(name):
+    from fastlogit import _kernels
+
+    X, n, k, s, o = random_problem(m=600, p=9, density=0.4, seed=5)
+    d = as_design(layouts(X)[name])
+    w = np.linspace(-1, 1, 9)
+    g1, g2 = np.empty(9), np.empty(9)
+    a = _batch.binomial_loss_grad_rows(*d.kernel_args, n, k, o, w, 0.1, g1, 0, 600)
+    b = _kernels.binomial_loss_grad(*d.kernel_args, n, k, o, w, 0.1, g2, 1)
+    assert a == b  # the same blocks and sums: bitwise at one thread
+    np.testing.assert_array_equal(g1, g2)
+
+
 def test_row_range_kernel_refuses_bad_range():
     d = as_design(np.ones((5, 2)))
     with pytest.raises(ValueError, match="row range"):

@@ -1,6 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False
-"""Binomial loss and gradient of one contiguous range of rows: the mini-batch kernel.
+"""The stochastic solver's kernels: the binomial loss and gradient of one contiguous range
+of rows (a mini-batch), and its fused per-coordinate updates.
 
 The stochastic solver (_sgd.py) steps on mini-batches [r0, r1) of X. This entry point
 takes the *whole* validated design (the contract of _kernels.pyx: layout, values,
@@ -16,6 +17,7 @@ same as the full-data kernel, so a batch covering all rows gives the full-data a
 (bitwise at threads=1).
 """
 
+from libc.math cimport sqrt
 from libc.string cimport memset
 
 from fastlogit._kernels cimport binomial_point, floating, index_t
@@ -77,8 +79,6 @@ def binomial_loss_grad_rows(
 # The stochastic solver's per-coordinate updates (see _sgd.py), fused into one pass
 # over the coefficients each: a step on a wide problem (100,000 features) otherwise
 # spends more time in fifteen numpy passes over p-vectors than in the batch's rows.
-
-from libc.math cimport sqrt
 
 
 def user_coef(const double[::1] v, const double[::1] sd, const double[::1] mu,
