@@ -14,6 +14,7 @@ from fastlogit._multinomial import fit_multinomial
 from fastlogit._multinomial_result import MultinomialResult
 from fastlogit._path import PathResult, path
 from fastlogit._result import LogitResult
+from fastlogit._sgd_api import partial_fit
 from fastlogit._solvers import ConvergenceWarning, IterationInfo
 from fastlogit._special import log1pexp, log_sigmoid, sigmoid
 from fastlogit._version import __version__
@@ -34,6 +35,7 @@ __all__ = [
     "fit_multinomial",
     "log1pexp",
     "log_sigmoid",
+    "partial_fit",
     "path",
     "sigmoid",
 ]

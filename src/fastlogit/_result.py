@@ -81,6 +81,7 @@ class LogitResult(InferenceMixin):
     n_features: int
     feature_names: Optional[tuple] = None
     _training: Optional[TrainingData] = field(default=None, repr=False)
+    _sgd_state: Optional[Any] = field(default=None, repr=False)  # to continue: partial_fit
 
     def __repr__(self) -> str:
         state = "converged" if self.converged else "NOT converged"

@@ -131,10 +131,10 @@ class ContinuedMonitor:
 
 
 def get_solver(name: str) -> Callable[..., SolverOutcome]:
-    from fastlogit import _gd, _lbfgs, _newton, _newton_cg
+    from fastlogit import _gd, _lbfgs, _newton, _newton_cg, _sgd
 
     solvers = {"lbfgs": _lbfgs.solve, "newton": _newton.solve, "newton-cg": _newton_cg.solve,
-               "gd": _gd.solve}
+               "gd": _gd.solve, "sgd": _sgd.solve}
     if name not in solvers:
         raise ValueError(f"solver must be one of {sorted(solvers)}; got {name!r}")
     return solvers[name]

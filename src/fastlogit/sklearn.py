@@ -312,6 +312,51 @@ class LogisticRegression(_SparseInput, ClassifierMixin, BaseEstimator):
         self.n_iter_ = np.array([res.n_iter])
         return self
 
+    def partial_fit(self, X: Any, y: Any, classes: Any = None,
+                    sample_weight: Any = None) -> LogisticRegression:
+        """Update the model with one more batch of a stream (two classes).
+
+        One pass of mini-batch stochastic steps over the rows (``fastlogit.partial_fit``),
+        continuing the optimiser state of the previous call. The penalty 1/C is on the
+        summed loss of all rows streamed so far. A ``fit`` ends the stream.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        y : array_like of shape (n_samples,)
+        classes : array_like of shape (2,), optional
+            All labels of the stream: required on the first call (unless a ``fit``
+            set ``classes_``), and if given later, the same.
+        sample_weight : array_like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            No classes on the first call, changed classes, labels outside classes,
+            more than two classes, class_weight="balanced", malformed input.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastlogit import LogisticRegression
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(2000, 2))
+        >>> y = (X[:, 0] + 0.3 * rng.normal(size=2000) > 0).astype(int)
+        >>> clf = LogisticRegression()
+        >>> for rows in np.array_split(np.arange(2000), 10):
+        ...     clf = clf.partial_fit(X[rows], y[rows], classes=[0, 1])
+        >>> clf.predict([[-1.0, 0.0], [1.0, 0.0]])
+        array([0, 1])
+        """
+        from fastlogit._sklearn_stream import classifier_partial_fit
+
+        return classifier_partial_fit(self, X, y, classes, sample_weight, _validate_data,
+                                      _resolve_lam, _core_penalty, _threads(self.n_jobs))
+
     def _warm_start_point(self, classes: np.ndarray, p: int) -> Any:
         if not (self.warm_start and hasattr(self, "coef_")):
             return None
@@ -480,6 +525,47 @@ class BinomialRegressor(_SparseInput, RegressorMixin, BaseEstimator):
         self.intercept_ = float(res.intercept)
         self.n_iter_ = int(res.n_iter)
         return self
+
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> BinomialRegressor:
+        """Update the model with one more batch of proportions y and trials sample_weight.
+
+        One pass of mini-batch stochastic steps (``fastlogit.partial_fit``), continuing
+        the previous call's optimiser state; the penalty is alpha per trial (the mean
+        deviance's convention), or lam on the summed loss streamed so far.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        y : array_like of shape (n_samples,)
+            Observed proportions k/n in [0, 1].
+        sample_weight : array_like of shape (n_samples,), optional
+            Trials n per row (default 1).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            y outside [0, 1], negative weights, a changed number of features.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastlogit import BinomialRegressor
+        >>> X, y = np.tile([[0.0], [1.0], [2.0]], (50, 1)), np.tile([0.2, 0.5, 0.8], 50)
+        >>> reg = BinomialRegressor(alpha=0.0)
+        >>> for epoch in range(10):                 # ten passes over a stream of 15 pieces
+        ...     for rows in np.array_split(np.arange(150), 15):
+        ...         reg = reg.partial_fit(X[rows], y[rows], sample_weight=np.full(10, 10.0))
+        >>> reg.predict([[0.0], [2.0]]).round(1)
+        array([0.2, 0.8])
+        """
+        from fastlogit._sklearn_stream import regressor_partial_fit
+
+        return regressor_partial_fit(self, X, y, sample_weight, _validate_data,
+                                     _threads(self.n_jobs))
 
     def predict(self, X: Any) -> np.ndarray:
         """Fitted success probabilities, shape (n_samples,)."""
