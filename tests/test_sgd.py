@@ -270,6 +270,8 @@ def test_sklearn_partial_fit_classifier():
     with pytest.raises(ValueError, match="balanced"):
         fastlogit.LogisticRegression(class_weight="balanced").partial_fit(
             X[:3], y[:3], classes=["a", "b"])
+    with pytest.raises(ValueError, match="L2 penalty only"):
+        fastlogit.LogisticRegression(penalty="l1").partial_fit(X[:3], y[:3], classes=["a", "b"])
     # a fit ends the stream; partial_fit then starts anew with the fit's classes
     clf.fit(X, y)
     clf.partial_fit(X[:100], y[:100])

@@ -53,7 +53,9 @@ def classifier_partial_fit(est: Any, X: Any, y: Any, classes: Any, sample_weight
         raise ValueError(f"partial_fit fits the binomial model and needs exactly 2 classes; "
                          f"got {classes.shape[0]}: {classes!r}. For more classes use fit "
                          "(multinomial) on the data in memory or memory-mapped.")
-    core_penalty(est.penalty, est.l1_ratio)
+    if core_penalty(est.penalty, est.l1_ratio, True):
+        raise ValueError(f"partial_fit (SGD) fits the L2 penalty only; penalty={est.penalty!r} "
+                         f"with l1_ratio={est.l1_ratio!r} needs fit on the whole data")
     if est.class_weight == "balanced":
         raise ValueError("class_weight='balanced' needs the whole data set; partial_fit "
                          "takes a dict of class weights or None")
