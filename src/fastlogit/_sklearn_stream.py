@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight
 
 from fastlogit._sgd_api import partial_fit
+from fastlogit._sklearn_common import _core_penalty, _resolve_lam, _validate_data
 
 
 def _stream_model(est: Any) -> Optional[Any]:
@@ -31,7 +32,6 @@ def _stream_model(est: Any) -> Optional[Any]:
 
 
 def classifier_partial_fit(est: Any, X: Any, y: Any, classes: Any, sample_weight: Any,
-                           validate: Any, resolve_lam: Any, core_penalty: Any,
                            threads: int) -> Any:
     """LogisticRegression.partial_fit: two classes, labels encoded by ``classes_``."""
     model = _stream_model(est)
@@ -53,13 +53,13 @@ def classifier_partial_fit(est: Any, X: Any, y: Any, classes: Any, sample_weight
         raise ValueError(f"partial_fit fits the binomial model and needs exactly 2 classes; "
                          f"got {classes.shape[0]}: {classes!r}. For more classes use fit "
                          "(multinomial) on the data in memory or memory-mapped.")
-    if core_penalty(est.penalty, est.l1_ratio, True):
+    if _core_penalty(est.penalty, est.l1_ratio, True):
         raise ValueError(f"partial_fit (SGD) fits the L2 penalty only; penalty={est.penalty!r} "
                          f"with l1_ratio={est.l1_ratio!r} needs fit on the whole data")
     if est.class_weight == "balanced":
         raise ValueError("class_weight='balanced' needs the whole data set; partial_fit "
                          "takes a dict of class weights or None")
-    X, y = validate(est, X, y, reset=first)
+    X, y = _validate_data(est, X, y, reset=first)
     check_classification_targets(y)
     y = np.asarray(y)
     unknown = ~np.isin(y, classes)
@@ -71,7 +71,7 @@ def classifier_partial_fit(est: Any, X: Any, y: Any, classes: Any, sample_weight
     if isinstance(est.class_weight, dict):
         cw = np.array([float(est.class_weight.get(c, 1.0)) for c in classes])
         sw = sw * cw[y_enc.astype(np.intp)]
-    lam = resolve_lam(est.C, est.lam, est.penalty)
+    lam = _resolve_lam(est.C, est.lam, est.penalty)
     res = partial_fit(X, y=y_enc, sample_weight=sw, model=model,
                       lam=lam if first else None,
                       fit_intercept=bool(est.fit_intercept) if first else None,
@@ -84,7 +84,7 @@ def classifier_partial_fit(est: Any, X: Any, y: Any, classes: Any, sample_weight
     return est
 
 
-def regressor_partial_fit(est: Any, X: Any, y: Any, sample_weight: Any, validate: Any,
+def regressor_partial_fit(est: Any, X: Any, y: Any, sample_weight: Any,
                           threads: int) -> Any:
     """BinomialRegressor.partial_fit: proportions y, trials sample_weight.
 
@@ -95,7 +95,7 @@ def regressor_partial_fit(est: Any, X: Any, y: Any, sample_weight: Any, validate
     """
     model = _stream_model(est)
     first = model is None
-    X, y = validate(est, X, y, reset=first)
+    X, y = _validate_data(est, X, y, reset=first)
     y = np.asarray(y, dtype=np.float64)
     if y.size and (y.min() < 0 or y.max() > 1):
         i = int(np.flatnonzero((y < 0) | (y > 1))[0])
