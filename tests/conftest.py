@@ -64,3 +64,13 @@ def numpy_loss_grad(X, n, k, s, o, w, b):
 @pytest.fixture
 def problem():
     return random_problem()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_blas_thread():
+    """References (scikit-learn's newton-cholesky, statsmodels) on one BLAS thread: on a
+    shared 2-core machine, multi-threaded BLAS on these small problems oversubscribes the
+    cores (digits' newton-cholesky took 39 s instead of 0.8 s under load)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        yield
