@@ -14,11 +14,11 @@ shares memory with the mapped files).
 Memory. The process's *own* (anonymous) memory is what a memory limit must hold: the
 mapped file's pages are page cache, which the kernel evicts and re-reads as needed. A
 sampler thread records peak RssAnon and RssFile from /proc/self/status during each fit.
-How to impose a limit (what we found on Linux):
+How to impose a limit (what we found on Linux; benchmarks/memlimit_report.py does it):
   * ``systemd-run --user --scope -p MemoryMax=1G python ...`` (cgroup v2): the right
     tool where a user systemd session exists (page cache is charged to the cgroup but is
-    reclaimable, so the fit runs with a file larger than the limit). Not available in the
-    container these figures come from (no user bus).
+    reclaimable, so the fit runs with a file larger than the limit). As root, a cgroup
+    made directly in /sys/fs/cgroup (v2 or v1) does the same: memlimit_report.py.
   * ``ulimit -v`` / RLIMIT_AS is the wrong tool: it limits address space, and a mapping
     of a 2 GB file takes 2 GB of address space whether or not it is resident, so the
     np.load itself fails under a limit smaller than the file.
