@@ -293,3 +293,88 @@ cdef inline void merge_thread_buffers(
         for t in range(n_buf):
             s = s + buf[t * p + j]
         out[j] = s
+
+
+# ---------------------------------------------------------------------------
+# Interrupts (Ctrl-C) inside one long kernel call
+#
+# Python runs signal handlers only between bytecodes, so a kernel call that holds
+# its thread for seconds (a full Hessian: ~4 s on 100k x 1000 dense) would delay
+# KeyboardInterrupt by that long. Every kernel whose call can be long therefore
+# lets Python run its handlers between blocks of rows: range 0 runs on the calling
+# thread (OpenMP's master thread takes iteration 0 of a static schedule; a serial
+# build runs every range there), and after each POLL_WORK units of its work (a few
+# to ~20 ms) it takes the GIL for PyErr_CheckSignals. A handler that raises
+# (SIGINT: KeyboardInterrupt) leaves its exception set in the calling thread and
+# sets `stop`, which every range reads between blocks and then returns; the
+# kernel's Python entry point re-raises with raise_pending(). Only Python's main
+# thread runs signal handlers, so calls from other threads never take the GIL
+# here (`enabled` is false), and neither do calls too short to matter. Work is
+# counted in stored values visited (times the multiply-adds per value for the
+# Hessian), as for thread_count.
+
+cdef extern from "Python.h":
+    int py_check_signals "PyErr_CheckSignals"()
+    unsigned long py_thread_ident "PyThread_get_thread_ident"()
+
+
+cdef extern from *:
+    """
+    /* `stop` is written by the calling thread and read by the others between
+       blocks: volatile makes every read a load from memory (an aligned int is
+       read and written whole on every supported platform; a late read costs at
+       most one more block of work). */
+    typedef struct { int enabled; volatile int stop; double work; } fl_poll;
+    static int fl_poll_stopped(fl_poll *poll) { return poll->stop; }
+    static void fl_poll_set_stop(fl_poll *poll) { poll->stop = 1; }
+    """
+    ctypedef struct Poll "fl_poll":
+        int enabled
+        int stop
+        double work
+    bint poll_stopped "fl_poll_stopped"(Poll *poll) noexcept nogil
+    void poll_set_stop "fl_poll_set_stop"(Poll *poll) noexcept nogil
+
+
+cdef enum:
+    POLL_WORK = 1 << 24
+
+
+cdef inline Poll start_poll(unsigned long main_thread, double total_work) noexcept:
+    """The interrupt state of a kernel call; call with the GIL held, before `with nogil`.
+
+    main_thread: ``threading.main_thread().ident`` (each kernel module reads it at import).
+    """
+    cdef Poll poll
+    poll.enabled = total_work > POLL_WORK and py_thread_ident() == main_thread
+    poll.stop = 0
+    poll.work = 0.0
+    return poll
+
+
+cdef inline bint interrupted(Poll *poll, Py_ssize_t t, double work) noexcept nogil:
+    """Between two blocks of range t, after `work` units: True when the call must stop."""
+    if t == 0 and poll.enabled:
+        poll.work += work
+        if poll.work >= POLL_WORK:
+            poll.work = 0.0
+            with gil:
+                if py_check_signals() != 0:
+                    poll_set_stop(poll)
+    return poll_stopped(poll)
+
+
+cdef inline int raise_pending(Poll *poll) except -1:
+    """After the parallel loop, with the GIL: propagate the exception a signal handler raised."""
+    if poll.stop:
+        return -1  # the exception is set (interrupted() left it in this thread's state)
+    return 0
+
+
+cdef inline double block_work(
+    int layout, const index_t *indptr, Py_ssize_t p, Py_ssize_t i0, Py_ssize_t i1,
+) noexcept nogil:
+    """Work of rows [i0, i1) in the units of thread_count: stored values + ROW_COST per row."""
+    if layout == LAYOUT_CSR:
+        return <double> (indptr[i1] - indptr[i0]) + ROW_COST * <double> (i1 - i0)
+    return (<double> p + ROW_COST) * <double> (i1 - i0)

@@ -1,0 +1,78 @@
+"""Ctrl-C during a long fit: KeyboardInterrupt within about a second, and the next fit works.
+
+Python runs signal handlers only between bytecodes, so without help a kernel call that
+holds its thread for seconds would delay Ctrl-C by that long. The kernels poll for
+signals between blocks of rows (_rows.pxd, ``interrupted``). The child process below
+fits with Newton on a CSR problem whose every Hessian takes several seconds on this
+machine's two threads, so an interrupt that waited for the kernel call to end would come
+seconds late.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
+
+CHILD = textwrap.dedent(
+    """
+    import sys, threading, time
+    import numpy as np, scipy.sparse as sp
+    import fastlogit
+
+    rng = np.random.default_rng(0)
+    m, p, per_row = 12000, 3000, 300  # sparse rows: pairwise Hessian, ~5 s a call
+    indices = np.sort(rng.integers(0, p, size=(m, per_row)), axis=1).ravel()
+    indptr = np.arange(0, m * per_row + 1, per_row)
+    X = sp.csr_matrix((rng.normal(size=m * per_row), indices, indptr), shape=(m, p))
+    X.sum_duplicates()
+    n = np.full(m, 5.0)
+    k = rng.integers(0, 6, size=m).astype(float)
+    small = (X[:300], n[:300], k[:300])
+    expected = fastlogit.fit(*small, lam=5.0, threads=2).coef
+    threads_before = threading.active_count()
+    print("ready", flush=True)
+    try:
+        fastlogit.fit(X, n, k, lam=1e-3, solver="newton", threads=2)
+        print("finished", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+    again = fastlogit.fit(*small, lam=5.0, threads=2).coef
+    assert threading.active_count() == threads_before, "threads left behind"
+    print("next fit", "identical" if np.array_equal(again, expected) else "DIFFERENT",
+          flush=True)
+    """
+)
+
+
+def test_sigint_interrupts_a_long_fit_quickly_and_the_next_fit_works():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(1.0)  # well inside the fit: the first Hessian alone takes seconds
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        line = proc.stdout.readline().strip()
+        latency = time.perf_counter() - sent
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert line == "interrupted", (line, err)
+    # a generous bound: the kernels poll every few to ~20 ms; a kernel call that did not
+    # poll would hold the interrupt back for the rest of its multi-second Hessian
+    assert latency < 1.5, f"KeyboardInterrupt came {latency:.2f} s after SIGINT"
+    assert rest.strip() == "next fit identical", err
+    assert proc.returncode == 0, err
