@@ -55,7 +55,7 @@ from scipy.linalg.cython_blas cimport dsyrk
 from fastlogit._kernels cimport floating, index_t
 from fastlogit._rows cimport (
     LAYOUT_C, LAYOUT_CSR, Poll, block_rows, block_work, dot, interrupted, merge_thread_buffers,
-    partition_rows, raise_pending, start_poll, thread_count, xtd_block, z_block,
+    partition_rows, raise_pending, range_done, start_poll, thread_count, xtd_block, z_block,
 )
 
 # Signal handlers run in Python's main thread only (see interrupted() in _rows.pxd).
@@ -187,6 +187,7 @@ cdef double _hessp(
             _hessp_range(layout, vals, &indices[0], &indptr[0], n_rows, p,
                          bounds[t], bounds[t + 1], blk, n, d, off, w, b, &vw[0], vb,
                          h, &zbuf[t, 0], &ubuf[t, 0], &sums[t], &poll, t)
+            range_done(&poll, t, T)
         merge_thread_buffers(&hv_out[0], &hbuf[0, 0], T - 1, p, T)
         for t in range(T):
             hv_b += sums[t]
@@ -395,6 +396,7 @@ cdef _gram(
             _gram_range(layout, vals, &indices[0], &indptr[0], n_rows, p,
                         bounds[t], bounds[t + 1], blk, n, d, off, w, b, pairs,
                         h, &ybuf[t, 0], &dbuf[t, 0], &poll, t)
+            range_done(&poll, t, T)
         merge_thread_buffers(&hess_out[0, 0], &hbuf[0, 0], T - 1, P * P, T)
         _mirror_lower(&hess_out[0, 0], P)
     raise_pending(&poll)

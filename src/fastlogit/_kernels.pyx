@@ -35,7 +35,7 @@ from libc.string cimport memset
 from fastlogit._kernels cimport binomial_point, floating, index_t, log1pexp, sigmoid
 from fastlogit._rows cimport (
     LAYOUT_CSR, Poll, block_rows, block_work, interrupted, merge_thread_buffers, partition_rows,
-    raise_pending, start_poll, thread_count, xtd_block, z_block,
+    raise_pending, range_done, start_poll, thread_count, xtd_block, z_block,
 )
 
 # Signal handlers run in Python's main thread only (see interrupted() in _rows.pxd).
@@ -198,6 +198,7 @@ def binomial_loss_grad(
             _binomial_range(layout, vals, &indices[0], &indptr[0], n_rows, p,
                             bounds[t], bounds[t + 1], blk, &n[0], &k[0], off, &w[0], b,
                             g, &zbuf[t, 0], &sums[t, 0], &poll, t)
+            range_done(&poll, t, T)
         merge_thread_buffers(&grad_out[0], &gbuf[0, 0], T - 1, p, T)
         for t in range(T):
             loss += sums[t, 0]
@@ -240,6 +241,7 @@ def linear_predictor(
                 z_block(layout, vals, &indices[0], &indptr[0], n_rows, p, i0, i1,
                         &w[0], b, off, &out[i0])
                 i0 = i1
+            range_done(&poll, t, T)
     raise_pending(&poll)
 
 

@@ -303,14 +303,20 @@ cdef inline void merge_thread_buffers(
 # KeyboardInterrupt by that long. Every kernel whose call can be long therefore
 # lets Python run its handlers between blocks of rows: range 0 runs on the calling
 # thread (OpenMP's master thread takes iteration 0 of a static schedule; a serial
-# build runs every range there), and after each POLL_WORK units of its work (a few
-# to ~20 ms) it takes the GIL for PyErr_CheckSignals. A handler that raises
+# build runs every range there), and after each POLL_WORK units of its work (2^22:
+# ~1-5 ms of streaming work, up to ~50 ms of the Hessian's scattered pairwise
+# updates) it takes the GIL for PyErr_CheckSignals (a few microseconds: nothing
+# measurable, see benchmarks/interrupt_overhead.py). A handler that raises
 # (SIGINT: KeyboardInterrupt) leaves its exception set in the calling thread and
 # sets `stop`, which every range reads between blocks and then returns; the
-# kernel's Python entry point re-raises with raise_pending(). Only Python's main
-# thread runs signal handlers, so calls from other threads never take the GIL
-# here (`enabled` is false), and neither do calls too short to matter. Work is
-# counted in stored values visited (times the multiply-adds per value for the
+# kernel's Python entry point re-raises with raise_pending(). When range 0 is done
+# before the others (an oversubscribed machine) it keeps polling while it waits for
+# them (range_done). Only Python's main thread runs signal handlers, so calls from
+# other threads never take the GIL here (`enabled` is false), and neither do calls
+# too short to matter. Work is counted in stored values visited (times the
+# multiply-adds per value for the Hessian), as for thread_count. Measured latency of
+# Ctrl-C inside a 10 s pairwise Hessian on a busy 2-core machine: 0.2-0.7 s, most of
+# it one block of 256 rows of ~45,000 pair updates each on the other thread.
 # Hessian), as for thread_count.
 
 cdef extern from "Python.h":
@@ -324,20 +330,48 @@ cdef extern from *:
        blocks: volatile makes every read a load from memory (an aligned int is
        read and written whole on every supported platform; a late read costs at
        most one more block of work). */
-    typedef struct { int enabled; volatile int stop; double work; } fl_poll;
+    typedef struct { int enabled; volatile int stop; double work; volatile long done; } fl_poll;
     static int fl_poll_stopped(fl_poll *poll) { return poll->stop; }
     static void fl_poll_set_stop(fl_poll *poll) { poll->stop = 1; }
+    /* `done` counts the ranges that have finished: an atomic increment by each, read
+       by the calling thread while it waits for the others (range_done). */
+    #if defined(_MSC_VER)
+    #include <intrin.h>
+    static void fl_poll_range_done(fl_poll *poll) { _InterlockedIncrement(&poll->done); }
+    #else
+    static void fl_poll_range_done(fl_poll *poll) {
+        __atomic_add_fetch(&poll->done, 1, __ATOMIC_SEQ_CST);
+    }
+    #endif
+    static long fl_poll_done(fl_poll *poll) { return poll->done; }
+    #if defined(_WIN32)
+    #define WIN32_LEAN_AND_MEAN
+    #include <windows.h>
+    static void fl_sleep_ms(int ms) { Sleep((DWORD) ms); }
+    #else
+    #include <time.h>
+    static void fl_sleep_ms(int ms) {
+        struct timespec ts;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long) ms * 1000000L;
+        nanosleep(&ts, NULL);
+    }
+    #endif
     """
     ctypedef struct Poll "fl_poll":
         int enabled
         int stop
         double work
+        long done
     bint poll_stopped "fl_poll_stopped"(Poll *poll) noexcept nogil
     void poll_set_stop "fl_poll_set_stop"(Poll *poll) noexcept nogil
+    void poll_range_done "fl_poll_range_done"(Poll *poll) noexcept nogil
+    long poll_done "fl_poll_done"(Poll *poll) noexcept nogil
+    void sleep_ms "fl_sleep_ms"(int ms) noexcept nogil
 
 
 cdef enum:
-    POLL_WORK = 1 << 24
+    POLL_WORK = 1 << 22
 
 
 cdef inline Poll start_poll(unsigned long main_thread, double total_work) noexcept:
@@ -349,6 +383,7 @@ cdef inline Poll start_poll(unsigned long main_thread, double total_work) noexce
     poll.enabled = total_work > POLL_WORK and py_thread_ident() == main_thread
     poll.stop = 0
     poll.work = 0.0
+    poll.done = 0
     return poll
 
 
@@ -362,6 +397,28 @@ cdef inline bint interrupted(Poll *poll, Py_ssize_t t, double work) noexcept nog
                 if py_check_signals() != 0:
                     poll_set_stop(poll)
     return poll_stopped(poll)
+
+
+cdef inline void range_done(Poll *poll, Py_ssize_t t, int n_ranges) noexcept nogil:
+    """At the end of range t (every range calls it, stopped or not).
+
+    The calling thread (range 0) may finish its rows well before the others, e.g. when
+    the machine is oversubscribed and another range's thread waits for a core; it then
+    keeps answering signals while it waits: a 1 ms sleep, and PyErr_CheckSignals about
+    every 10 ms, until every range is done or a handler raised (which stops the others
+    at their next block).
+    """
+    cdef int ticks = 0
+    poll_range_done(poll)
+    if t != 0 or not poll.enabled:
+        return
+    while poll_done(poll) < n_ranges and not poll_stopped(poll):
+        sleep_ms(1)
+        ticks += 1
+        if ticks % 10 == 0:
+            with gil:
+                if py_check_signals() != 0:
+                    poll_set_stop(poll)
 
 
 cdef inline int raise_pending(Poll *poll) except -1:

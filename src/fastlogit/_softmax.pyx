@@ -35,7 +35,7 @@ from libc.string cimport memset
 from fastlogit._kernels cimport floating, index_t
 from fastlogit._rows cimport (
     LAYOUT_CSR, Poll, block_work, interrupted, merge_thread_buffers, partition_rows,
-    raise_pending, start_poll, thread_count,
+    raise_pending, range_done, start_poll, thread_count,
 )
 from fastlogit._rows_multi cimport block_rows_multi, dense_block, xtdk_block, zk_block
 
@@ -304,6 +304,7 @@ def softmax_loss_grad(
             _softmax_range(layout, vals, &indices[0], &indptr[0], n_rows, p, K,
                            bounds[t], bounds[t + 1], blk, cnt, lab, wts, off, W, &intercept[0],
                            g, &zbuf[t, 0], &scratch[t, 0], &sums[t, 0], &poll, t)
+            range_done(&poll, t, T)
         merge_thread_buffers(&g0[0], &gbuf[0], T - 1, p * K, T)
         for t in range(T):
             loss += sums[t, 0]
@@ -362,4 +363,5 @@ def softmax_scores(
                     for i in range(i0, i1):
                         softmax_transform(&out[i * K], K, transform)
                 i0 = i1
+            range_done(&poll, t, T)
     raise_pending(&poll)
