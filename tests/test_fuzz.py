@@ -16,6 +16,7 @@ The normal suite runs the "fastlogit" profile (a few hundred examples in a few s
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 
@@ -28,6 +29,15 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import fastlogit  # noqa: E402
+
+
+def examples(n):
+    """n examples in the normal suite; the long profile's count (tests/conftest.py) when
+    FASTLOGIT_HYPOTHESIS_PROFILE=fastlogit-long (an explicit max_examples would win over
+    the profile otherwise)."""
+    if os.environ.get("FASTLOGIT_HYPOTHESIS_PROFILE") == "fastlogit-long":
+        return settings.default.max_examples
+    return n
 
 LAYOUTS = ["C", "F", "strided", "csr32", "csr64", "csr_array", "csr_unsorted", "csc", "coo"]
 DTYPES = [np.float64, np.float32, np.int64]
@@ -165,7 +175,7 @@ DOCUMENTED = (ValueError, TypeError)
 # fit on valid input: finite, optimal, inputs untouched
 
 
-@settings(max_examples=120)
+@settings(max_examples=examples(120))
 @given(prob=problems(), lam=st.sampled_from([0.05, 1.0, 30.0]),
        solver=st.sampled_from(["lbfgs", "lbfgs", "newton", "newton-cg"]),
        fit_intercept=st.booleans())
@@ -311,7 +321,7 @@ def _with_bad(X, rng, bad):
     return X
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(defect=st.sampled_from(sorted(DEFECTS)), m=st.integers(1, 12), p=st.integers(1, 4),
        seed=st.integers(0, 2**32 - 1), bad=st.sampled_from([np.nan, np.inf, -np.inf]))
 def test_fit_bad_input_raises_documented_error(defect, m, p, seed, bad):
@@ -334,7 +344,7 @@ def test_fit_bad_input_raises_documented_error(defect, m, p, seed, bad):
 # The multinomial and scikit-learn entry points, lightly
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(prob=problems(max_rows=20, max_features=4), n_classes=st.integers(2, 4),
        use_counts=st.booleans(), lam=st.sampled_from([0.1, 3.0]))
 def test_fit_multinomial_valid_input(prob, n_classes, use_counts, lam):
@@ -362,7 +372,7 @@ def test_fit_multinomial_valid_input(prob, n_classes, use_counts, lam):
     assert_unchanged(snap)
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(prob=problems(max_rows=20, max_features=4), n_classes=st.integers(2, 3))
 def test_sklearn_logistic_regression_valid_input(prob, n_classes):
     pytest.importorskip("sklearn")
@@ -384,7 +394,7 @@ def test_sklearn_logistic_regression_valid_input(prob, n_classes):
     assert_unchanged(snap)
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(defect=st.sampled_from(["nan", "labels 2-D", "rows mismatch", "negative counts"]),
        seed=st.integers(0, 1000))
 def test_fit_multinomial_bad_input_raises(defect, seed):

@@ -33,6 +33,15 @@ mpmath = pytest.importorskip("mpmath")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+
+def examples(n):
+    """n examples in the normal suite; the long profile's count (tests/conftest.py) when
+    FASTLOGIT_HYPOTHESIS_PROFILE=fastlogit-long (an explicit max_examples would win over
+    the profile otherwise)."""
+    if os.environ.get("FASTLOGIT_HYPOTHESIS_PROFILE") == "fastlogit-long":
+        return settings.default.max_examples
+    return n
+
 # ---------------------------------------------------------------------------
 # Kernels against mpmath at 50 digits
 #
@@ -58,7 +67,7 @@ def _rel_err(got, ref):
     return float(abs((mpmath.mpf(got) - ref) / ref))
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(z=SCORES, n=st.floats(0, 1e6), frac=st.floats(0, 1), weight=st.floats(0.1, 10))
 def test_binomial_kernel_matches_mpmath_at_extreme_scores(z, n, frac, weight):
     mpmath.mp.dps = 50
@@ -80,7 +89,7 @@ def test_binomial_kernel_matches_mpmath_at_extreme_scores(z, n, frac, weight):
     assert g[0] == gb  # x = 1: the gradient is r itself
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(z=st.lists(SCORES, min_size=2, max_size=5), counts=st.lists(st.floats(0, 100),
                                                                    min_size=5, max_size=5))
 def test_softmax_kernel_matches_mpmath_at_extreme_scores(z, counts):
@@ -105,7 +114,7 @@ def test_softmax_kernel_matches_mpmath_at_extreme_scores(z, counts):
         assert g[j] == gb[j]
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(seed=st.integers(0, 2**32 - 1), spread=st.sampled_from([1.0, 30.0, 300.0]))
 def test_binomial_kernel_matches_mpmath_on_random_problems(seed, spread):
     """Several rows and features (the sums and the dot products too), scores up to +-1e3."""
