@@ -89,3 +89,27 @@ def test_sigint_interrupts_a_long_fit_quickly_and_the_next_fit_works():
     assert latency < 1.5, f"KeyboardInterrupt came {latency:.2f} s after SIGINT"
     assert rest.strip() == "next fit identical", err
     assert proc.returncode == 0, err
+
+
+def test_fewer_openmp_threads_than_ranges_neither_hangs_nor_changes_results():
+    """OMP_THREAD_LIMIT=1 with threads=2: one OpenMP thread runs both row ranges, one
+    after the other. The calling thread must then poll in every range and must not wait
+    for the second range to finish before running it (that would never end)."""
+    code = textwrap.dedent(
+        """
+        import numpy as np, fastlogit
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(40000, 120))  # ~5M units of work a pass: polling is on
+        n = np.full(40000, 3.0)
+        k = rng.integers(0, 4, size=40000).astype(float)
+        res = fastlogit.fit(X, n, k, threads=2, solver="newton")
+        print(res.coef.tobytes().hex())
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    runs = {}
+    for limit in ("1", "2"):
+        env["OMP_THREAD_LIMIT"] = limit
+        runs[limit] = subprocess.run([sys.executable, "-c", code], env=env, timeout=120,
+                                     check=True, capture_output=True, text=True).stdout
+    assert runs["1"] == runs["2"]  # the same two ranges, summed in the same order

@@ -301,23 +301,22 @@ cdef inline void merge_thread_buffers(
 # Python runs signal handlers only between bytecodes, so a kernel call that holds
 # its thread for seconds (a full Hessian: ~4 s on 100k x 1000 dense) would delay
 # KeyboardInterrupt by that long. Every kernel whose call can be long therefore
-# lets Python run its handlers between blocks of rows: range 0 runs on the calling
-# thread (OpenMP's master thread takes iteration 0 of a static schedule; a serial
-# build runs every range there), and after each POLL_WORK units of its work (2^22:
-# ~1-5 ms of streaming work, up to ~50 ms of the Hessian's scattered pairwise
-# updates) it takes the GIL for PyErr_CheckSignals (a few microseconds: nothing
-# measurable, see benchmarks/interrupt_overhead.py). A handler that raises
-# (SIGINT: KeyboardInterrupt) leaves its exception set in the calling thread and
-# sets `stop`, which every range reads between blocks and then returns; the
-# kernel's Python entry point re-raises with raise_pending(). When range 0 is done
-# before the others (an oversubscribed machine) it keeps polling while it waits for
-# them (range_done). Only Python's main thread runs signal handlers, so calls from
-# other threads never take the GIL here (`enabled` is false), and neither do calls
-# too short to matter. Work is counted in stored values visited (times the
-# multiply-adds per value for the Hessian), as for thread_count. Measured latency of
-# Ctrl-C inside a 10 s pairwise Hessian on a busy 2-core machine: 0.2-0.7 s, most of
-# it one block of 256 rows of ~45,000 pair updates each on the other thread.
-# Hessian), as for thread_count.
+# lets Python run its handlers between blocks of rows: the calling thread (OpenMP's
+# master, thread 0, which takes range 0 of a static schedule; a serial build runs
+# every range on it) takes the GIL for PyErr_CheckSignals after each POLL_WORK units
+# of its work (2^22: 1-5 ms of streaming work, up to ~50 ms of the Hessian's
+# scattered pairwise updates; a few microseconds each, nothing measurable: see
+# benchmarks/interrupt_overhead.py). A handler that raises (SIGINT:
+# KeyboardInterrupt) leaves its exception set in the calling thread and sets `stop`,
+# which every range reads between blocks and then returns; the kernel's Python entry
+# point re-raises with raise_pending(). When the calling thread is done before the
+# others (an oversubscribed machine) it keeps polling while it waits for them
+# (range_done). Only Python's main thread runs signal handlers, so calls from other
+# threads never take the GIL here (`enabled` is false), and neither do calls too
+# short to matter. Work is counted in stored values visited (times the multiply-adds
+# per value for the Hessian), as for thread_count. Measured: Ctrl-C inside a 5-10 s
+# pairwise Hessian on a busy 2-core machine lands in 0.03-0.16 s, most of it the
+# other thread finishing its block of 256 rows.
 
 cdef extern from "Python.h":
     int py_check_signals "PyErr_CheckSignals"()
@@ -344,6 +343,18 @@ cdef extern from *:
     }
     #endif
     static long fl_poll_done(fl_poll *poll) { return poll->done; }
+    /* Inside a kernel's parallel loop: this thread's number (0: the calling thread, the
+       team's master) and the team's size. A serial build runs every range on the
+       calling thread; so does a team smaller than the number of ranges (OMP_THREAD_LIMIT,
+       a call from inside another parallel region), one range after another. */
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int fl_thread_num(void) { return omp_get_thread_num(); }
+    static int fl_team_size(void) { return omp_get_num_threads(); }
+    #else
+    static int fl_thread_num(void) { return 0; }
+    static int fl_team_size(void) { return 1; }
+    #endif
     #if defined(_WIN32)
     #define WIN32_LEAN_AND_MEAN
     #include <windows.h>
@@ -368,6 +379,8 @@ cdef extern from *:
     void poll_range_done "fl_poll_range_done"(Poll *poll) noexcept nogil
     long poll_done "fl_poll_done"(Poll *poll) noexcept nogil
     void sleep_ms "fl_sleep_ms"(int ms) noexcept nogil
+    int thread_num "fl_thread_num"() noexcept nogil
+    int team_size "fl_team_size"() noexcept nogil
 
 
 cdef enum:
@@ -388,8 +401,11 @@ cdef inline Poll start_poll(unsigned long main_thread, double total_work) noexce
 
 
 cdef inline bint interrupted(Poll *poll, Py_ssize_t t, double work) noexcept nogil:
-    """Between two blocks of range t, after `work` units: True when the call must stop."""
-    if t == 0 and poll.enabled:
+    """Between two blocks of range t, after `work` units: True when the call must stop.
+
+    The calling thread polls (whichever ranges it runs: all of them in a serial build).
+    """
+    if poll.enabled and thread_num() == 0:
         poll.work += work
         if poll.work >= POLL_WORK:
             poll.work = 0.0
@@ -410,7 +426,9 @@ cdef inline void range_done(Poll *poll, Py_ssize_t t, int n_ranges) noexcept nog
     """
     cdef int ticks = 0
     poll_range_done(poll)
-    if t != 0 or not poll.enabled:
+    # only when every range has its own thread: otherwise this thread may still have
+    # ranges to run (serial build, smaller team) and waiting would never end
+    if not poll.enabled or thread_num() != 0 or team_size() < n_ranges:
         return
     while poll_done(poll) < n_ranges and not poll_stopped(poll):
         sleep_ms(1)
