@@ -74,3 +74,18 @@ def _one_blas_thread():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
         yield
+
+
+# Hypothesis profiles for the property tests (tests/test_fuzz.py and others): the normal
+# suite runs a few hundred examples in seconds; FASTLOGIT_HYPOTHESIS_PROFILE=fastlogit-long
+# is the long run of the separate CI job. No deadline: timings on a shared machine vary.
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    pass
+else:
+    settings.register_profile("fastlogit", deadline=None, derandomize=False,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("fastlogit-long", deadline=None, max_examples=20_000,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile(os.environ.get("FASTLOGIT_HYPOTHESIS_PROFILE", "fastlogit"))

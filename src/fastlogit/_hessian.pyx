@@ -43,6 +43,8 @@ in thread order and the triangle is mirrored at the end.
   entries (O(nnz_i^2) per row, nothing densified).
 """
 
+import threading
+
 import numpy as np
 
 from cython.parallel cimport prange
@@ -52,9 +54,12 @@ from scipy.linalg.cython_blas cimport dsyrk
 
 from fastlogit._kernels cimport floating, index_t
 from fastlogit._rows cimport (
-    LAYOUT_C, LAYOUT_CSR, block_rows, dot, merge_thread_buffers, partition_rows, thread_count,
-    xtd_block, z_block,
+    LAYOUT_C, LAYOUT_CSR, Poll, block_rows, block_work, dot, interrupted, merge_thread_buffers,
+    partition_rows, raise_pending, range_done, start_poll, thread_count, xtd_block, z_block,
 )
+
+# Signal handlers run in Python's main thread only (see interrupted() in _rows.pxd).
+cdef unsigned long MAIN_THREAD = threading.main_thread().ident
 
 
 # ---------------------------------------------------------------------------
@@ -119,6 +124,7 @@ cdef void _hessp_range(
     Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t blk,
     const double *n, const double *d, const double *offset, const double *w, double b,
     const double *vw, double vb, double *hv, double *zbuf, double *ubuf, double *hv_b,
+    Poll *poll, Py_ssize_t t,
 ) noexcept nogil:
     """One thread's share: hv = X[r0:r1]^T (D u), hv_b = sum D u with u = vb + X vw.
 
@@ -130,6 +136,8 @@ cdef void _hessp_range(
     memset(hv, 0, p * sizeof(double))
     while i0 < r1:
         i1 = i0 + blk if i0 + blk < r1 else r1
+        if interrupted(poll, t, block_work(layout, indptr, p, i0, i1)):
+            break
         m = i1 - i0
         z_block(layout, values, indices, indptr, n_rows, p, i0, i1, vw, vb, NULL, ubuf)
         s = 0.0
@@ -167,6 +175,7 @@ cdef double _hessp(
     cdef int t
     cdef double *h
     cdef double hv_b = 0.0
+    cdef Poll poll = start_poll(MAIN_THREAD, <double> values.shape[0] + 16.0 * n_rows)
     if n_rows == 0:
         hv_out[:] = 0.0
         return 0.0
@@ -177,10 +186,12 @@ cdef double _hessp(
             h = &hv_out[0] if t == 0 else &hbuf[t - 1, 0]
             _hessp_range(layout, vals, &indices[0], &indptr[0], n_rows, p,
                          bounds[t], bounds[t + 1], blk, n, d, off, w, b, &vw[0], vb,
-                         h, &zbuf[t, 0], &ubuf[t, 0], &sums[t])
+                         h, &zbuf[t, 0], &ubuf[t, 0], &sums[t], &poll, t)
+            range_done(&poll, t, T)
         merge_thread_buffers(&hv_out[0], &hbuf[0, 0], T - 1, p, T)
         for t in range(T):
             hv_b += sums[t]
+    raise_pending(&poll)
     return hv_b
 
 
@@ -301,7 +312,7 @@ cdef void _gram_range(
     int layout, const floating *values, const index_t *indices, const index_t *indptr,
     Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t blk,
     const double *n, const double *d, const double *offset, const double *w, double b,
-    bint sparse_pairs, double *H, double *Y, double *dbuf,
+    bint sparse_pairs, double *H, double *Y, double *dbuf, Poll *poll, Py_ssize_t t,
 ) noexcept nogil:
     """One thread's share: lower triangle of H = sum over rows [r0, r1) of D_ii x~_i x~_i^T."""
     cdef Py_ssize_t i0 = r0, i1, i, j, m
@@ -313,6 +324,9 @@ cdef void _gram_range(
     memset(H, 0, <size_t> P * <size_t> P * sizeof(double))
     while i0 < r1:
         i1 = i0 + blk if i0 + blk < r1 else r1
+        # about P / 2 multiply-adds per stored value (as in _gram's thread count)
+        if interrupted(poll, t, block_work(layout, indptr, p, i0, i1) * (1 + P // 16)):
+            break
         m = i1 - i0
         if layout == LAYOUT_CSR and sparse_pairs:
             if d != NULL:
@@ -369,6 +383,8 @@ cdef _gram(
     cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
     cdef int t
     cdef double *h
+    cdef Poll poll = start_poll(MAIN_THREAD,
+                                (<double> values.shape[0] + 16.0 * n_rows) * (1 + P // 16))
     if n_rows == 0:
         hess_out[:, :] = 0.0
         return
@@ -379,9 +395,11 @@ cdef _gram(
             h = &hess_out[0, 0] if t == 0 else &hbuf[t - 1, 0]
             _gram_range(layout, vals, &indices[0], &indptr[0], n_rows, p,
                         bounds[t], bounds[t + 1], blk, n, d, off, w, b, pairs,
-                        h, &ybuf[t, 0], &dbuf[t, 0])
+                        h, &ybuf[t, 0], &dbuf[t, 0], &poll, t)
+            range_done(&poll, t, T)
         merge_thread_buffers(&hess_out[0, 0], &hbuf[0, 0], T - 1, P * P, T)
         _mirror_lower(&hess_out[0, 0], P)
+    raise_pending(&poll)
 
 
 def binomial_hessian(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import warnings
 from contextlib import nullcontext
 from functools import cached_property
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -136,10 +136,16 @@ class InferenceMixin:
     settings: dict
     n_features: int
     feature_names: Optional[tuple]
-    loglik: float
-    deviance: float
-    fitted_linear_predictor: np.ndarray
-    fitted_proba: np.ndarray
+
+    if TYPE_CHECKING:  # computed on first access by LogitResult (cached properties)
+        @property
+        def loglik(self) -> float: ...
+        @property
+        def deviance(self) -> float: ...
+        @property
+        def fitted_linear_predictor(self) -> np.ndarray: ...
+        @property
+        def fitted_proba(self) -> np.ndarray: ...
 
     def _train(self) -> Any:  # pragma: no cover - LogitResult defines it
         raise NotImplementedError

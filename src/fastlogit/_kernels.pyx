@@ -25,6 +25,8 @@ Contract (what every kernel here assumes, and what _validate.py guarantees)
   O(n_features) (+ a block of at most 256 rows); nothing the size of X.
 """
 
+import threading
+
 import numpy as np
 
 from cython.parallel cimport prange
@@ -32,8 +34,12 @@ from libc.string cimport memset
 
 from fastlogit._kernels cimport binomial_point, floating, index_t, log1pexp, sigmoid
 from fastlogit._rows cimport (
-    LAYOUT_CSR, block_rows, merge_thread_buffers, partition_rows, thread_count, xtd_block, z_block,
+    LAYOUT_CSR, Poll, block_rows, block_work, interrupted, merge_thread_buffers, partition_rows,
+    raise_pending, range_done, start_poll, thread_count, xtd_block, z_block,
 )
+
+# Signal handlers run in Python's main thread only (see interrupted() in _rows.pxd).
+cdef unsigned long MAIN_THREAD = threading.main_thread().ident
 
 cdef extern from *:
     """
@@ -131,14 +137,16 @@ cdef void _binomial_range(
     int layout, const floating *values, const index_t *indices, const index_t *indptr,
     Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t blk,
     const double *n, const double *k, const double *offset, const double *w, double b,
-    double *g, double *zbuf, double *out,
+    double *g, double *zbuf, double *out, Poll *poll, Py_ssize_t t,
 ) noexcept nogil:
-    """One thread's share: rows [r0, r1) in blocks; out = (loss, sum r), g += X^T r."""
+    """One thread's share (range t): rows [r0, r1) in blocks; out = (loss, sum r), g += X^T r."""
     cdef Py_ssize_t i0 = r0, i1
     cdef double loss = 0.0, gb = 0.0
     memset(g, 0, p * sizeof(double))
     while i0 < r1:
         i1 = i0 + blk if i0 + blk < r1 else r1
+        if interrupted(poll, t, block_work(layout, indptr, p, i0, i1)):
+            break
         z_block(layout, values, indices, indptr, n_rows, p, i0, i1, w, b, offset, zbuf)
         # per-block partial sums, added to the thread total: a two-level sum
         loss += _binomial_block(zbuf, n + i0, k + i0, i1 - i0, &gb)
@@ -175,6 +183,7 @@ def binomial_loss_grad(
     cdef int t
     cdef double *g
     cdef double loss = 0.0, gb = 0.0
+    cdef Poll poll = start_poll(MAIN_THREAD, <double> values.shape[0] + 16.0 * n_rows)
     if unit_values and layout == LAYOUT_CSR:
         vals = NULL
 
@@ -188,11 +197,13 @@ def binomial_loss_grad(
             g = &grad_out[0] if t == 0 else &gbuf[t - 1, 0]
             _binomial_range(layout, vals, &indices[0], &indptr[0], n_rows, p,
                             bounds[t], bounds[t + 1], blk, &n[0], &k[0], off, &w[0], b,
-                            g, &zbuf[t, 0], &sums[t, 0])
+                            g, &zbuf[t, 0], &sums[t, 0], &poll, t)
+            range_done(&poll, t, T)
         merge_thread_buffers(&grad_out[0], &gbuf[0, 0], T - 1, p, T)
         for t in range(T):
             loss += sums[t, 0]
             gb += sums[t, 1]
+    raise_pending(&poll)
     return loss, gb
 
 
@@ -215,6 +226,7 @@ def linear_predictor(
     cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
     cdef int t
     cdef Py_ssize_t i0, i1
+    cdef Poll poll = start_poll(MAIN_THREAD, <double> values.shape[0] + 16.0 * n_rows)
     if n_rows == 0:
         return
     with nogil:
@@ -224,9 +236,13 @@ def linear_predictor(
             i0 = bounds[t]
             while i0 < bounds[t + 1]:
                 i1 = i0 + blk if i0 + blk < bounds[t + 1] else bounds[t + 1]
+                if interrupted(&poll, t, block_work(layout, &indptr[0], p, i0, i1)):
+                    break
                 z_block(layout, vals, &indices[0], &indptr[0], n_rows, p, i0, i1,
                         &w[0], b, off, &out[i0])
                 i0 = i1
+            range_done(&poll, t, T)
+    raise_pending(&poll)
 
 
 # ---------------------------------------------------------------------------

@@ -75,8 +75,12 @@ class MultinomialView:
         G = np.empty((P, P))
         for a in range(K):
             pa = self.row_totals * prob[:, a]
+            # 1 - p_a as the sum of the other classes' p_c: 1.0 - p_a cancels when p_a is
+            # near 1, and the diagonal block must equal the sum of the off-diagonal ones
+            # (sum_c p_a p_c) or H is indefinite in floating point (seen with |x| ~ 1e150)
+            others = prob[:, np.arange(K) != a].sum(axis=1)
             for c in range(a, K):
-                d = pa * (1.0 - prob[:, a]) if c == a else pa * prob[:, c]
+                d = pa * others if c == a else pa * prob[:, c]
                 _hessian.weighted_gram(*design.kernel_args, np.ascontiguousarray(d), G,
                                        self.loss.threads, pairs)
                 block = G if c == a else -G

@@ -156,6 +156,7 @@ class Standardization:
         mu = sums[0] / total if center else zero
         # second pass about the mean: no cancellation for columns far from zero
         sq = moments(mu)[1] if center else sums[1]
+        _check_moments_finite(sums[0], sums[1] + sq)
         sd = np.sqrt(np.maximum(sq, 0.0) / total)
         constant = sd <= _CONSTANT_RTOL * np.abs(mu)
         constant |= sd == 0.0
@@ -173,6 +174,21 @@ class Standardization:
     def grad_from_user(self, grad_b: float, grad_w: np.ndarray) -> np.ndarray:
         """Chain rule: dF/dv_j = (dF/dw_j - mu_j dF/db) / sd_j."""
         return (grad_w - self.mu * grad_b) / self.sd
+
+
+def _check_moments_finite(s1: np.ndarray, s2: np.ndarray) -> None:
+    """Refuse columns whose sums overflow float64 (entries beyond about 1e150 in absolute
+    value: their squares do): their spread, and every curvature built from it, would be
+    inf or NaN, and the fit would return NaN coefficients."""
+    bad = ~(np.isfinite(s1) & np.isfinite(s2))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"column {j} of X holds values too large for float64 arithmetic: the sum of "
+            f"their squares overflows (entries up to about 1e150 in absolute value are "
+            f"supported). Divide that column by a power of ten; its coefficient scales by "
+            f"the same factor."
+        )
 
 
 def ridge_curvature(penalty: L2Penalty, n_features: int, total: float, q: float
@@ -201,8 +217,9 @@ def column_moments(design: Design, weight: np.ndarray, center: np.ndarray,
     s1, s2 = m[0], m[1]
     if design.layout == LAYOUT_CSR:
         missing = float(weight.sum()) - m[2]
-        s1 = s1 - missing * center
-        s2 = s2 + missing * center * center
+        with np.errstate(over="ignore", invalid="ignore"):  # refused by the caller if inf
+            s1 = s1 - missing * center
+            s2 = s2 + missing * center * center
     return s1, s2
 
 

@@ -24,6 +24,8 @@ Contract (as _kernels.pyx; _validate.py and _softmax_objective.py guarantee it)
   at most 256 x K scores; nothing the size of X.
 """
 
+import threading
+
 import numpy as np
 
 from cython.parallel cimport prange
@@ -31,7 +33,10 @@ from libc.math cimport log
 from libc.string cimport memset
 
 from fastlogit._kernels cimport floating, index_t
-from fastlogit._rows cimport LAYOUT_CSR, merge_thread_buffers, partition_rows, thread_count
+from fastlogit._rows cimport (
+    LAYOUT_CSR, Poll, block_work, interrupted, merge_thread_buffers, partition_rows,
+    raise_pending, range_done, start_poll, thread_count,
+)
 from fastlogit._rows_multi cimport block_rows_multi, dense_block, xtdk_block, zk_block
 
 
@@ -119,6 +124,9 @@ cdef enum:
     SCORES_PROBA = 1
     SCORES_LOG_PROBA = 2
 
+# Signal handlers run in Python's main thread only (see interrupted() in _rows.pxd).
+cdef unsigned long MAIN_THREAD = threading.main_thread().ident
+
 
 cdef inline double softmax_point(
     double *z, const double *c, Py_ssize_t label, double w, Py_ssize_t K,
@@ -199,7 +207,7 @@ cdef void _softmax_range(
     Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t K, Py_ssize_t r0, Py_ssize_t r1,
     Py_ssize_t blk, const double *counts, const Py_ssize_t *labels, const double *weights,
     const double *offset, const double *W, const double *b, double *G, double *Z,
-    double *scratch, double *out,
+    double *scratch, double *out, Poll *poll, Py_ssize_t t,
 ) noexcept nogil:
     """One thread's rows [r0, r1), in blocks: out = (loss, grad_b[0..K)), G += X^T D."""
     cdef Py_ssize_t i0 = r0, i1, i, k
@@ -211,6 +219,8 @@ cdef void _softmax_range(
     memset(out, 0, (K + 1) * sizeof(double))
     while i0 < r1:
         i1 = i0 + blk if i0 + blk < r1 else r1
+        if interrupted(poll, t, block_work(layout, indptr, p, i0, i1) * K):
+            break
         if layout != LAYOUT_CSR:
             Xb = dense_block(layout, values, n_rows, p, i0, i1, scratch, &ld, &col_major)
         zk_block(layout, values, indices, indptr, n_rows, p, i0, i1, K, W, b, offset, Z,
@@ -278,6 +288,7 @@ def softmax_loss_grad(
     cdef Py_ssize_t k
     cdef double *g
     cdef double loss = 0.0, s
+    cdef Poll poll = start_poll(MAIN_THREAD, (<double> values.shape[0] + 16.0 * n_rows) * K)
 
     if (cnt == NULL) == (lab == NULL):
         raise ValueError("give exactly one of counts and labels")
@@ -292,7 +303,8 @@ def softmax_loss_grad(
             g = &g0[0] if t == 0 else &gbuf[(t - 1) * p * K]
             _softmax_range(layout, vals, &indices[0], &indptr[0], n_rows, p, K,
                            bounds[t], bounds[t + 1], blk, cnt, lab, wts, off, W, &intercept[0],
-                           g, &zbuf[t, 0], &scratch[t, 0], &sums[t, 0])
+                           g, &zbuf[t, 0], &scratch[t, 0], &sums[t, 0], &poll, t)
+            range_done(&poll, t, T)
         merge_thread_buffers(&g0[0], &gbuf[0], T - 1, p * K, T)
         for t in range(T):
             loss += sums[t, 0]
@@ -301,6 +313,7 @@ def softmax_loss_grad(
             for t in range(T):
                 s = s + sums[t, 1 + k]
             grad_intercept_out[k] = s
+    raise_pending(&poll)
     if p > 0:
         grad_out[:] = g0[:p * K]
     return loss
@@ -329,6 +342,7 @@ def softmax_scores(
     cdef bint col_major = False
     cdef const double *Xb = NULL
     cdef Py_ssize_t i0, i1, i
+    cdef Poll poll = start_poll(MAIN_THREAD, (<double> values.shape[0] + 16.0 * n_rows) * K)
     if n_rows == 0:
         return
     with nogil:
@@ -338,6 +352,8 @@ def softmax_scores(
             i0 = bounds[t]
             while i0 < bounds[t + 1]:
                 i1 = i0 + blk if i0 + blk < bounds[t + 1] else bounds[t + 1]
+                if interrupted(&poll, t, block_work(layout, &indptr[0], p, i0, i1) * K):
+                    break
                 if layout != LAYOUT_CSR:
                     Xb = dense_block(layout, vals, n_rows, p, i0, i1, &scratch[t, 0], &ld,
                                      &col_major)
@@ -347,3 +363,5 @@ def softmax_scores(
                     for i in range(i0, i1):
                         softmax_transform(&out[i * K], K, transform)
                 i0 = i1
+            range_done(&poll, t, T)
+    raise_pending(&poll)

@@ -62,12 +62,15 @@ def resolve_threads(threads: Optional[int]) -> int:
 _blas_lock = threading.Lock()
 _blas_users = 0
 _blas_limiter: Any = None
+# The scan of the loaded libraries (/proc/self/maps) costs ~3 ms, as much as a whole
+# small fit: it is done once, at the first fit, and its controller reused.
+_blas_controller: Any = None
 
 
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
     """Limit BLAS to one thread for the duration (no-op without threadpoolctl)."""
-    global _blas_users, _blas_limiter
+    global _blas_users, _blas_limiter, _blas_controller
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # optional: without it, wide fits are slower, never wrong
@@ -75,7 +78,9 @@ def single_threaded_blas() -> Iterator[None]:
         return
     with _blas_lock:
         if _blas_users == 0:
-            _blas_limiter = ThreadpoolController().limit(limits=1, user_api="blas")
+            if _blas_controller is None:
+                _blas_controller = ThreadpoolController()
+            _blas_limiter = _blas_controller.limit(limits=1, user_api="blas")
         _blas_users += 1
     try:
         yield
