@@ -89,3 +89,14 @@ else:
     settings.register_profile("fastlogit-long", deadline=None, max_examples=20_000,
                               suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile(os.environ.get("FASTLOGIT_HYPOTHESIS_PROFILE", "fastlogit"))
+
+
+def examples(n):
+    """n hypothesis examples in the normal suite; the long profile's count under
+    FASTLOGIT_HYPOTHESIS_PROFILE=fastlogit-long (an explicit max_examples in a test's
+    @settings would otherwise win over the profile)."""
+    if os.environ.get("FASTLOGIT_HYPOTHESIS_PROFILE") == "fastlogit-long":
+        from hypothesis import settings as current
+
+        return current.default.max_examples
+    return n

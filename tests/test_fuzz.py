@@ -16,7 +16,6 @@ The normal suite runs the "fastlogit" profile (a few hundred examples in a few s
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 
@@ -25,19 +24,11 @@ import pytest
 import scipy.sparse as sp
 
 hypothesis = pytest.importorskip("hypothesis")
+from conftest import examples  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import fastlogit  # noqa: E402
-
-
-def examples(n):
-    """n examples in the normal suite; the long profile's count (tests/conftest.py) when
-    FASTLOGIT_HYPOTHESIS_PROFILE=fastlogit-long (an explicit max_examples would win over
-    the profile otherwise)."""
-    if os.environ.get("FASTLOGIT_HYPOTHESIS_PROFILE") == "fastlogit-long":
-        return settings.default.max_examples
-    return n
 
 LAYOUTS = ["C", "F", "strided", "csr32", "csr64", "csr_array", "csr_unsorted", "csc", "coo"]
 DTYPES = [np.float64, np.float32, np.int64]

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import examples
 
 import fastlogit
 from fastlogit import _kernels, _softmax
@@ -32,15 +33,6 @@ from fastlogit._validate import as_design
 mpmath = pytest.importorskip("mpmath")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-
-
-def examples(n):
-    """n examples in the normal suite; the long profile's count (tests/conftest.py) when
-    FASTLOGIT_HYPOTHESIS_PROFILE=fastlogit-long (an explicit max_examples would win over
-    the profile otherwise)."""
-    if os.environ.get("FASTLOGIT_HYPOTHESIS_PROFILE") == "fastlogit-long":
-        return settings.default.max_examples
-    return n
 
 # ---------------------------------------------------------------------------
 # Kernels against mpmath at 50 digits

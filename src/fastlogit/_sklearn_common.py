@@ -13,6 +13,7 @@ from typing import Any, Optional
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.validation import _check_sample_weight
 
 from fastlogit._solvers import ConvergenceWarning
 from fastlogit._threads import resolve_threads
@@ -132,3 +133,28 @@ class _SparseInput:
 
     def _more_tags(self) -> dict:  # scikit-learn < 1.6
         return {"X_types": ["2darray", "sparse"]}
+
+
+def _proportions(estimator: Any, X: Any, y: Any, sample_weight: Any, reset: bool = True
+                 ) -> tuple[Any, np.ndarray, np.ndarray, Optional[float]]:
+    """BinomialRegressor's data: (X, y = k/n in [0, 1], n = sample_weight >= 0, the
+    per-trial penalty alpha, or None when lam is given directly)."""
+    X, y = _validate_data(estimator, X, y, reset=reset)
+    y = np.asarray(y, dtype=np.float64)
+    if y.size and (y.min() < 0 or y.max() > 1):
+        i = int(np.flatnonzero((y < 0) | (y > 1))[0])
+        raise ValueError(f"y must be the observed proportion k/n in [0, 1]; sample {i} has "
+                         f"y={y[i]:g}. Pass the trials n as sample_weight.")
+    n = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    if n.size and n.min() < 0:
+        i = int(np.flatnonzero(n < 0)[0])
+        raise ValueError(f"sample_weight is the number of trials n and must be >= 0; "
+                         f"sample {i} has {n[i]:g}")
+    if estimator.lam is not None:
+        if estimator.alpha != 1.0:
+            raise ValueError("give alpha or lam, not both; lam = alpha * sum(sample_weight)")
+        return X, y, n, None
+    alpha = estimator.alpha
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha >= 0:
+        raise ValueError(f"alpha must be a number >= 0; got {alpha!r}")
+    return X, y, n, float(alpha)

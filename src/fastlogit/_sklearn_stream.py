@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight
 
 from fastlogit._sgd_api import partial_fit
-from fastlogit._sklearn_common import _core_penalty, _resolve_lam, _validate_data
+from fastlogit._sklearn_common import _core_penalty, _proportions, _resolve_lam, _validate_data
 
 
 def _stream_model(est: Any) -> Optional[Any]:
@@ -95,26 +95,8 @@ def regressor_partial_fit(est: Any, X: Any, y: Any, sample_weight: Any,
     """
     model = _stream_model(est)
     first = model is None
-    X, y = _validate_data(est, X, y, reset=first)
-    y = np.asarray(y, dtype=np.float64)
-    if y.size and (y.min() < 0 or y.max() > 1):
-        i = int(np.flatnonzero((y < 0) | (y > 1))[0])
-        raise ValueError(f"y must be the observed proportion k/n in [0, 1]; sample {i} has "
-                         f"y={y[i]:g}. Pass the trials n as sample_weight.")
-    n = _check_sample_weight(sample_weight, X, dtype=np.float64)
-    if n.size and n.min() < 0:
-        i = int(np.flatnonzero(n < 0)[0])
-        raise ValueError(f"sample_weight is the number of trials n and must be >= 0; "
-                         f"sample {i} has {n[i]:g}")
-    if est.lam is not None:
-        if est.alpha != 1.0:
-            raise ValueError("give alpha or lam, not both")
-        lam, total = float(est.lam), None
-    else:
-        if not isinstance(est.alpha, (int, float, np.floating)) or isinstance(
-                est.alpha, bool) or not est.alpha >= 0:
-            raise ValueError(f"alpha must be a number >= 0; got {est.alpha!r}")
-        lam, total = float(est.alpha), 1.0
+    X, y, n, alpha = _proportions(est, X, y, sample_weight, reset=first)
+    lam, total = (float(est.lam), None) if alpha is None else (alpha, 1.0)
     res = partial_fit(X, n, n * y, model=model, lam=lam if first else None,
                       fit_intercept=bool(est.fit_intercept) if first else None,
                       total_trials=total, threads=threads)

@@ -20,7 +20,6 @@ accurate to about 1e-6.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Optional
 
 import numpy as np
@@ -44,6 +43,7 @@ from fastlogit._sklearn_common import (
     _FACTR,
     _class_weights,
     _core_penalty,
+    _proportions,
     _refit_warnings,
     _require_y,
     _resolve_lam,
@@ -377,26 +377,8 @@ class BinomialRegressor(_SparseInput, RegressorMixin, BaseEstimator):
             y outside [0, 1], negative weights, invalid parameters, malformed input.
         """
         _require_y(self, y)
-        X, y = _validate_data(self, X, y)
-        y = np.asarray(y, dtype=np.float64)
-        if y.size and (y.min() < 0 or y.max() > 1):
-            i = int(np.flatnonzero((y < 0) | (y > 1))[0])
-            raise ValueError(f"y must be the observed proportion k/n in [0, 1]; sample {i} has "
-                             f"y={y[i]:g}. Pass the trials n as sample_weight.")
-        n = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        if n.size and n.min() < 0:
-            i = int(np.flatnonzero(n < 0)[0])
-            raise ValueError(f"sample_weight is the number of trials n and must be >= 0; "
-                             f"sample {i} has {n[i]:g}")
-        if self.lam is not None:
-            if self.alpha != 1.0:
-                raise ValueError("give alpha or lam, not both; lam = alpha * sum(sample_weight)")
-            lam = float(self.lam)
-        else:
-            if isinstance(self.alpha, bool) or not isinstance(self.alpha, numbers.Real) or \
-                    not self.alpha >= 0:
-                raise ValueError(f"alpha must be a number >= 0; got {self.alpha!r}")
-            lam = float(self.alpha) * float(n.sum())
+        X, y, n, alpha = _proportions(self, X, y, sample_weight)
+        lam = float(self.lam) if alpha is None else alpha * float(n.sum())
         x0 = None
         coef: Optional[np.ndarray] = getattr(self, "coef_", None)
         if self.warm_start and coef is not None and coef.shape[0] == X.shape[1]:
