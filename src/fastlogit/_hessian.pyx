@@ -52,6 +52,8 @@ from libc.math cimport exp, fabs, sqrt
 from libc.string cimport memset
 from scipy.linalg.cython_blas cimport dsyrk
 
+from fastlogit._kernels import linear_predictor
+
 from fastlogit._kernels cimport floating, index_t
 from fastlogit._rows cimport (
     LAYOUT_C, LAYOUT_CSR, Poll, block_rows, block_work, dot, interrupted, merge_thread_buffers,
@@ -89,30 +91,18 @@ def binomial_hessian_weights(
     const double[::1] n, const double[::1] offset, const double[::1] w, double b,
     double[::1] d_out, int n_threads,
 ):
-    """d_out[i] = n_i sigmoid(z_i) (1 - sigmoid(z_i)), z_i = offset_i + b + x_i . w."""
-    cdef Py_ssize_t p = n_features
-    cdef int T = thread_count(n_threads, n_rows, values.shape[0])
-    cdef Py_ssize_t blk = block_rows(layout, n_rows, p, values.shape[0],
-                                     sizeof(floating), sizeof(index_t))
-    cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
-    cdef const double *off = &offset[0] if offset is not None else NULL
-    cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
-    cdef int t
-    cdef Py_ssize_t i, i0, i1
-    if n_rows == 0:
-        return
+    """d_out[i] = n_i sigmoid(z_i) (1 - sigmoid(z_i)), z_i = offset_i + b + x_i . w.
+
+    The scores come from the predictions kernel (one pass over X); the weights are then
+    an elementwise pass over the O(n_rows) output.
+    """
+    linear_predictor(layout, values, indices, indptr, n_rows, n_features, w, b, offset, d_out,
+                     n_threads)
+    cdef int T = thread_count(n_threads, n_rows, 0)
+    cdef Py_ssize_t i
     with nogil:
-        partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
-                       n_rows, T, &bounds[0])
-        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
-            i0 = bounds[t]
-            while i0 < bounds[t + 1]:
-                i1 = i0 + blk if i0 + blk < bounds[t + 1] else bounds[t + 1]
-                z_block(layout, vals, &indices[0], &indptr[0], n_rows, p, i0, i1,
-                        &w[0], b, off, &d_out[i0])
-                for i in range(i0, i1):
-                    d_out[i] = hessian_weight(d_out[i], n[i])
-                i0 = i1
+        for i in prange(n_rows, schedule="static", num_threads=T):
+            d_out[i] = hessian_weight(d_out[i], n[i])
 
 
 # ---------------------------------------------------------------------------
