@@ -39,14 +39,16 @@ def layout(X: Any, case: str) -> Any:
 
 def kernel_eval(X: Any, n: np.ndarray, k: np.ndarray, w: np.ndarray, threads: int
                 ) -> Callable[[], tuple]:
-    """One compiled loss+gradient pass at (b=-0.5, w), as fastlogit's objective makes it."""
+    """One compiled loss+gradient pass at (b=-0.5, w), as fastlogit's objective makes it
+    (one-hot CSR, whose stored values are all 1, takes the value-free path as in a fit)."""
     design = as_design(X)
     if sp.issparse(X):  # the layout asked for is the layout timed: no silent conversion
         assert design.kernel_args[1].dtype == X.data.dtype
         assert design.kernel_args[2].dtype == X.indices.dtype
     g = np.empty(design.n_features)
     args = design.kernel_args
-    return lambda: _kernels.binomial_loss_grad(*args, n, k, None, w, -0.5, g, threads)
+    unit = design.unit_values
+    return lambda: _kernels.binomial_loss_grad(*args, n, k, None, w, -0.5, g, threads, unit)
 
 
 def numpy_eval(X: Any, n: np.ndarray, k: np.ndarray, w: np.ndarray) -> Callable[[], tuple]:
