@@ -37,7 +37,7 @@ from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 
 from fastlogit._kernels cimport floating, index_t
-from fastlogit._rows cimport LAYOUT_C, LAYOUT_CSR
+from fastlogit._rows cimport LAYOUT_C, LAYOUT_CSR, partition_rows
 
 cdef extern from *:
     """
@@ -242,12 +242,16 @@ def _hash_rows(int layout, const floating[::1] values, const index_t[::1] indice
     cdef Py_ssize_t stride = 1 if layout == LAYOUT_C else n_rows
     cdef int64_t[:, ::1] stamps = np.full((T, max(p, 1)), -1, dtype=np.int64)
     cdef int64_t[::1] repeated = np.zeros(T, dtype=np.int64)
-    cdef Py_ssize_t chunk = (n_rows + T - 1) // T, r0, r1, i
+    cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
+    cdef Py_ssize_t r0, r1, i
     cdef int t
     with nogil:
+        # row ranges of about equal work (stored values for CSR), as in every kernel
+        partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL, n_rows, T,
+                       &bounds[0])
         for t in prange(T, schedule="static", chunksize=1, num_threads=T):
-            r0 = t * chunk
-            r1 = r0 + chunk if r0 + chunk < n_rows else n_rows
+            r0 = bounds[t]
+            r1 = bounds[t + 1]
             for i in range(r0, r1):
                 if layout == LAYOUT_CSR:
                     if has_repeated_column(&indices[0], indptr[i], indptr[i + 1],
@@ -290,13 +294,17 @@ def _verify(int layout, const floating[::1] values, const index_t[::1] indices,
     cdef int64_t[::1] bad = np.zeros(T, dtype=np.int64)
     cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
     cdef const floating *rvals = &rep_values[0] if rep_values.shape[0] > 0 else NULL
-    cdef Py_ssize_t chunk = (n_rows + T - 1) // T, r0, r1, i, g
+    cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
+    cdef Py_ssize_t r0, r1, i, g
     cdef int t
     cdef bint same
     with nogil:
+        # row ranges of about equal work (stored values for CSR), as in every kernel
+        partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL, n_rows, T,
+                       &bounds[0])
         for t in prange(T, schedule="static", chunksize=1, num_threads=T):
-            r0 = t * chunk
-            r1 = r0 + chunk if r0 + chunk < n_rows else n_rows
+            r0 = bounds[t]
+            r1 = bounds[t + 1]
             for i in range(r0, r1):
                 if layout == LAYOUT_CSR:
                     # the group's row lies anywhere in rep: start its reads early
