@@ -71,7 +71,11 @@ def _one_blas_thread():
     """References (scikit-learn's newton-cholesky, statsmodels) on one BLAS thread: on a
     shared 2-core machine, multi-threaded BLAS on these small problems oversubscribes the
     cores (digits' newton-cholesky took 39 s instead of 0.8 s under load)."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    try:
+        import threadpoolctl
+    except ImportError:  # optional: without it the references just run as they would
+        yield
+        return
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
         yield
 
