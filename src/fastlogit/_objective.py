@@ -207,13 +207,17 @@ def ridge_curvature(penalty: L2Penalty, n_features: int, total: float, q: float
 
 
 def column_moments(design: Design, weight: np.ndarray, center: np.ndarray,
-                   threads: int) -> tuple[np.ndarray, np.ndarray]:
+                   threads: int, stored: Optional[list] = None) -> tuple[np.ndarray, np.ndarray]:
     """(sum_i s_i (x_ij - c_j), sum_i s_i (x_ij - c_j)^2) per column, over all entries.
 
     The kernel sums over stored entries; for CSR the implicit zeros (total
     weight sum(s) - stored weight per column) each add (0 - c_j) and (0 - c_j)^2.
+    ``stored``: a list that receives the stored entries' weight per column (CSR), for
+    callers that need it too, without another pass.
     """
     m = _kernels.weighted_column_moments(*design.kernel_args, weight, center, threads)
+    if stored is not None:
+        stored.append(m[2])
     s1, s2 = m[0], m[1]
     if design.layout == LAYOUT_CSR:
         missing = float(weight.sum()) - m[2]

@@ -55,12 +55,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Optional
 
 import numpy as np
 
-from fastlogit import _batch, _kernels
-from fastlogit._objective import L2Penalty, Objective, Standardization
+from fastlogit import _batch
+from fastlogit._objective import L2Penalty, Objective, Standardization, column_moments
 from fastlogit._solvers import Monitor, SolverOutcome
 from fastlogit._validate import LAYOUT_CSR, Design
 
@@ -229,12 +230,15 @@ def sgd_standardization(design: Design, weight: np.ndarray, center: bool,
     unit of a coordinate moves the scores of the rows where it occurs by about one
     unit, whatever the column's frequency: the scale AdaGrad's eta0 is meant in.
     """
-    base = Standardization.from_data(design, weight, center, threads)
-    if design.layout != LAYOUT_CSR or base.var is None:
+    if design.layout != LAYOUT_CSR:
+        return Standardization.from_data(design, weight, center, threads)
+    stored: list[np.ndarray] = []  # the stored entries' weight per column, first pass
+    moments = partial(column_moments, design, weight, threads=threads, stored=stored)
+    base = Standardization.from_moments(moments, float(weight.sum()), design.n_features,
+                                        center)
+    if base.var is None:
         return base
-    stored = _kernels.weighted_column_moments(
-        *design.kernel_args, weight, np.zeros(design.n_features), threads)[2]
-    frac = stored / max(float(weight.sum()), _TINY)
+    frac = stored[0] / max(float(weight.sum()), _TINY)
     moving = (base.var > 0) & (frac > 0)
     sd = np.where(moving, np.sqrt(base.var / np.where(moving, frac, 1.0)), base.sd)
     return Standardization(base.mu, sd, base.var)
