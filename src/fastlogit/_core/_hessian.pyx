@@ -57,7 +57,8 @@ from fastlogit._core._kernels import linear_predictor
 from fastlogit._core._kernels cimport floating, index_t
 from fastlogit._core._rows cimport (
     LAYOUT_C, LAYOUT_CSR, Poll, block_rows, block_work, dot, interrupted, merge_thread_buffers,
-    partition_rows, raise_pending, range_done, start_poll, thread_count, xtd_block, z_block,
+    partition_rows, raise_pending, range_done, start_poll, team, thread_count, xtd_block,
+    z_block,
 )
 
 # Signal handlers run in Python's main thread only (see interrupted() in _rows.pxd).
@@ -101,7 +102,7 @@ def binomial_hessian_weights(
     cdef int T = thread_count(n_threads, n_rows, 0)
     cdef Py_ssize_t i
     with nogil:
-        for i in prange(n_rows, schedule="static", num_threads=T):
+        for i in prange(n_rows, schedule="static", num_threads=team(T)):
             d_out[i] = hessian_weight(d_out[i], n[i])
 
 
@@ -172,7 +173,7 @@ cdef double _hessp(
     with nogil:
         partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
                        n_rows, T, &bounds[0])
-        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+        for t in prange(T, schedule="static", chunksize=1, num_threads=team(T)):
             h = &hv_out[0] if t == 0 else &hbuf[t - 1, 0]
             _hessp_range(layout, vals, &indices[0], &indptr[0], n_rows, p,
                          bounds[t], bounds[t + 1], blk, n, d, off, w, b, &vw[0], vb,
@@ -381,7 +382,7 @@ cdef _gram(
     with nogil:
         partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
                        n_rows, T, &bounds[0])
-        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+        for t in prange(T, schedule="static", chunksize=1, num_threads=team(T)):
             h = &hess_out[0, 0] if t == 0 else &hbuf[t - 1, 0]
             _gram_range(layout, vals, &indices[0], &indptr[0], n_rows, p,
                         bounds[t], bounds[t + 1], blk, n, d, off, w, b, pairs,

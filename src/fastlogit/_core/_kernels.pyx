@@ -35,7 +35,7 @@ from libc.string cimport memset
 from fastlogit._core._kernels cimport binomial_point, floating, index_t, log1pexp, sigmoid
 from fastlogit._core._rows cimport (
     LAYOUT_CSR, Poll, block_rows, block_work, interrupted, merge_thread_buffers, partition_rows,
-    raise_pending, range_done, start_poll, thread_count, xtd_block, z_block,
+    raise_pending, range_done, start_poll, team, thread_count, xtd_block, z_block,
 )
 
 # Signal handlers run in Python's main thread only (see interrupted() in _rows.pxd).
@@ -193,7 +193,7 @@ def binomial_loss_grad(
     with nogil:
         partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
                        n_rows, T, &bounds[0])
-        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+        for t in prange(T, schedule="static", chunksize=1, num_threads=team(T)):
             g = &grad_out[0] if t == 0 else &gbuf[t - 1, 0]
             _binomial_range(layout, vals, &indices[0], &indptr[0], n_rows, p,
                             bounds[t], bounds[t + 1], blk, &n[0], &k[0], off, &w[0], b,
@@ -232,7 +232,7 @@ def linear_predictor(
     with nogil:
         partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
                        n_rows, T, &bounds[0])
-        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+        for t in prange(T, schedule="static", chunksize=1, num_threads=team(T)):
             i0 = bounds[t]
             while i0 < bounds[t + 1]:
                 i1 = i0 + blk if i0 + blk < bounds[t + 1] else bounds[t + 1]
@@ -304,7 +304,7 @@ def weighted_column_moments(
         with nogil:
             partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
                            n_rows, T, &bounds[0])
-            for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+            for t in prange(T, schedule="static", chunksize=1, num_threads=team(T)):
                 _moments_range(layout, vals, &indices[0], &indptr[0], n_rows, p,
                                bounds[t], bounds[t + 1], &weight[0], &center[0], &acc[t, 0])
             merge_thread_buffers(&acc[0, 0], &acc[1, 0] if T > 1 else NULL, T - 1, 3 * p, T)

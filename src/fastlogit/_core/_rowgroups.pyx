@@ -7,9 +7,10 @@ Contract
 * The design is (layout, values, indices, indptr, n_rows, n_features) as for
   every kernel (dense C/F, CSR int32/int64; float32/float64), validated.
 * A row is the *set* of its nonzero entries {(j, x_ij) : x_ij != 0}: stored
-  zeros are ignored and CSR column order does not matter. Duplicate column
-  indices within a CSR row (which scipy sums) are detected and reported; the
-  caller then canonicalises a copy (sum_duplicates) and calls again.
+  zeros are ignored. The comparisons walk CSR rows in column order, so rows whose
+  column indices are not strictly increasing (unsorted, or a column repeated,
+  which scipy sums) are detected and reported; the caller then canonicalises a
+  copy (sum_duplicates: sorted, summed) and calls again.
 
 Algorithm
 ---------
@@ -25,8 +26,10 @@ Algorithm
    A mismatch means two different rows share a 64-bit hash (odds ~ n^2 / 2^65);
    then step 2 is redone with every hash match confirmed by comparing the rows
    (group_rows_exact), so the grouping is always exact.
-Memory: O(n_rows) (hashes, groups), the distinct rows (a result), and
-O(n_features) scratch per thread; X is never copied or densified.
+Memory: O(n_rows) (hashes, groups) and the distinct rows (a result): nothing
+of size n_features, so a very wide X with few stored values costs what it
+stores. X is never densified, and copied (once, O(stored values)) only when
+its CSR rows are not in canonical order.
 """
 
 import numpy as np
@@ -37,7 +40,7 @@ from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 
 from fastlogit._core._kernels cimport floating, index_t
-from fastlogit._core._rows cimport LAYOUT_C, LAYOUT_CSR, partition_rows
+from fastlogit._core._rows cimport LAYOUT_C, LAYOUT_CSR, partition_rows, team, thread_count
 
 cdef extern from *:
     """
@@ -107,15 +110,13 @@ cdef uint64_t hash_row_dense(
     return finish(h, count)
 
 
-cdef bint has_repeated_column(
-    const index_t *indices, Py_ssize_t a, Py_ssize_t b, int64_t *stamp, int64_t tag,
-) noexcept nogil:
+cdef bint is_canonical_row(const index_t *indices, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """The row's column indices strictly increase (sorted, none repeated)."""
     cdef Py_ssize_t jj
-    for jj in range(a, b):
-        if stamp[indices[jj]] == tag:
-            return True
-        stamp[indices[jj]] = tag
-    return False
+    for jj in range(a + 1, b):
+        if indices[jj] <= indices[jj - 1]:
+            return False
+    return True
 
 
 cdef bint equal_rows_dense(
@@ -155,52 +156,48 @@ cdef uint64_t *grow_table(uint64_t *table, Py_ssize_t size, Py_ssize_t new_size)
 cdef bint equal_rows_csr(
     const floating *data_a, const index_t *indices_a, Py_ssize_t a0, Py_ssize_t a1,
     const floating *data_b, const index_t *indices_b, Py_ssize_t b0, Py_ssize_t b1,
-    double *mark, int64_t *stamp, int64_t tag,
 ) noexcept nogil:
-    """Two CSR rows (from possibly different arrays) hold the same nonzero entries."""
-    cdef Py_ssize_t jj, count_a = 0, count_b = 0
-    for jj in range(a0, a1):
-        if data_a[jj] != 0:
-            stamp[indices_a[jj]] = tag
-            mark[indices_a[jj]] = data_a[jj]
-            count_a += 1
-    for jj in range(b0, b1):
-        if data_b[jj] != 0:
-            if stamp[indices_b[jj]] != tag or mark[indices_b[jj]] != data_b[jj]:
-                return False
-            count_b += 1
-    return count_a == count_b  # no repeated columns, so equal counts mean equal sets
+    """Two canonical CSR rows (from possibly different arrays) hold the same nonzero
+    entries: a merge of the two in column order, skipping stored zeros; no scratch."""
+    while True:
+        while a0 < a1 and data_a[a0] == 0:
+            a0 += 1
+        while b0 < b1 and data_b[b0] == 0:
+            b0 += 1
+        if a0 == a1 or b0 == b1:
+            return a0 == a1 and b0 == b1
+        if indices_a[a0] != indices_b[b0] or data_a[a0] != data_b[b0]:
+            return False
+        a0 += 1
+        b0 += 1
 
 
 cdef inline bint _same_rows(
     int layout, const floating *vals, const index_t *indices, const index_t *indptr,
-    Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t r, Py_ssize_t i, double *mark, int64_t *stamp,
-    int64_t *tag,
+    Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t r, Py_ssize_t i,
 ) noexcept nogil:
     """Rows r and i of X are equal (CSR: as sets of nonzero entries)."""
     if layout == LAYOUT_CSR:
-        tag[0] += 1
         return equal_rows_csr(vals, indices, indptr[r], indptr[r + 1], vals, indices,
-                              indptr[i], indptr[i + 1], mark, stamp, tag[0])
+                              indptr[i], indptr[i + 1])
     return equal_rows_dense(vals, layout, n_rows, p, r, i)
 
 
 cdef Py_ssize_t group_by_hash(
     const uint64_t *hashes, Py_ssize_t n_rows, Py_ssize_t *inverse, Py_ssize_t *first,
     bint exact, int layout, const floating *vals, const index_t *indices,
-    const index_t *indptr, Py_ssize_t p, double *mark, int64_t *stamp,
+    const index_t *indptr, Py_ssize_t p,
 ) noexcept nogil:
     """Step 2: number the groups of rows. Returns the number of groups, -1 if out of memory.
 
     exact=False: rows with equal hashes form a group (step 3 then verifies). exact=True: a
-    hash match joins the group only when the rows compare equal (mark, stamp: scratch of
-    n_features for CSR; unused for dense), so colliding rows stay apart.
+    hash match joins the group only when the rows compare equal, so colliding rows stay
+    apart.
     Slot s of the table: table[2s] = group + 1 (0 = empty), table[2s + 1] = its hash.
     """
     cdef Py_ssize_t size = MIN_TABLE, i, slot, g, n_groups = 0
     cdef uint64_t mask = <uint64_t> (size - 1)
     cdef uint64_t *table = grow_table(NULL, 0, size)
-    cdef int64_t tag = 0
     if table == NULL:
         return -1
     for i in range(n_rows):
@@ -223,8 +220,7 @@ cdef Py_ssize_t group_by_hash(
                 n_groups += 1
                 break
             if table[2 * slot + 1] == hashes[i] and (
-                not exact or _same_rows(layout, vals, indices, indptr, n_rows, p, first[g], i,
-                                        mark, stamp, &tag)
+                not exact or _same_rows(layout, vals, indices, indptr, n_rows, p, first[g], i)
             ):
                 inverse[i] = g
                 break
@@ -235,12 +231,11 @@ cdef Py_ssize_t group_by_hash(
 
 def _hash_rows(int layout, const floating[::1] values, const index_t[::1] indices,
                const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t p, int T):
-    """Step 1: the row hashes, or None when a CSR row repeats a column index."""
+    """Step 1: the row hashes, or None when a CSR row is not canonical (see is_canonical_row)."""
     hashes_arr = np.empty(max(n_rows, 1), dtype=np.uint64)
     cdef uint64_t[::1] hashes = hashes_arr
     cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
     cdef Py_ssize_t stride = 1 if layout == LAYOUT_C else n_rows
-    cdef int64_t[:, ::1] stamps = np.full((T, max(p, 1)), -1, dtype=np.int64)
     cdef int64_t[::1] repeated = np.zeros(T, dtype=np.int64)
     cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
     cdef Py_ssize_t r0, r1, i
@@ -249,13 +244,12 @@ def _hash_rows(int layout, const floating[::1] values, const index_t[::1] indice
         # row ranges of about equal work (stored values for CSR), as in every kernel
         partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL, n_rows, T,
                        &bounds[0])
-        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+        for t in prange(T, schedule="static", chunksize=1, num_threads=team(T)):
             r0 = bounds[t]
             r1 = bounds[t + 1]
             for i in range(r0, r1):
                 if layout == LAYOUT_CSR:
-                    if has_repeated_column(&indices[0], indptr[i], indptr[i + 1],
-                                           &stamps[t, 0], i):
+                    if not is_canonical_row(&indices[0], indptr[i], indptr[i + 1]):
                         repeated[t] = 1
                     hashes[i] = hash_row_csr(vals, &indices[0], indptr[i], indptr[i + 1])
                 else:
@@ -289,8 +283,6 @@ def _verify(int layout, const floating[::1] values, const index_t[::1] indices,
             const floating[::1] rep_values, const index_t[::1] rep_indices,
             const index_t[::1] rep_indptr, int T):
     """Step 3: True when every row equals the first row of its group."""
-    cdef double[:, ::1] mark = np.zeros((T, max(p, 1)), dtype=np.float64)
-    cdef int64_t[:, ::1] stamp = np.full((T, max(p, 1)), -1, dtype=np.int64)
     cdef int64_t[::1] bad = np.zeros(T, dtype=np.int64)
     cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
     cdef const floating *rvals = &rep_values[0] if rep_values.shape[0] > 0 else NULL
@@ -302,7 +294,7 @@ def _verify(int layout, const floating[::1] values, const index_t[::1] indices,
         # row ranges of about equal work (stored values for CSR), as in every kernel
         partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL, n_rows, T,
                        &bounds[0])
-        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+        for t in prange(T, schedule="static", chunksize=1, num_threads=team(T)):
             r0 = bounds[t]
             r1 = bounds[t + 1]
             for i in range(r0, r1):
@@ -320,7 +312,7 @@ def _verify(int layout, const floating[::1] values, const index_t[::1] indices,
                     # than looking up first[g], a random read)
                     same = equal_rows_csr(rvals, &rep_indices[0], rep_indptr[g],
                                            rep_indptr[g + 1], vals, &indices[0], indptr[i],
-                                           indptr[i + 1], &mark[t, 0], &stamp[t, 0], i)
+                                           indptr[i + 1])
                 else:
                     same = first[g] == i or equal_rows_dense(vals, layout, n_rows, p,
                                                              first[g], i)
@@ -343,14 +335,19 @@ def group_rows(
     Returns (inverse, first, rep): inverse[i] is the group of row i, first[g]
     the first row of group g (groups in order of first appearance), rep the
     distinct rows as CSR arrays (values, indices, indptr) for CSR input, else
-    None; or None when a CSR row repeats a column index (canonicalise and
-    retry). ``exact_only`` skips the hash-only grouping (for tests).
+    None; or None when a CSR row is not canonical (canonicalise and retry).
+    ``exact_only`` skips the hash-only grouping (for tests). ``n_threads`` is
+    capped by the work, as in every kernel (thread_count).
     """
-    cdef int T = n_threads if n_threads >= 1 else 1
+    cdef Py_ssize_t n_values = (values.shape[0] if layout == LAYOUT_CSR
+                                else n_rows * n_features)
+    cdef int T = thread_count(n_threads if n_threads >= 1 else 1, n_rows, n_values)
     cdef Py_ssize_t G
     cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
     if n_rows == 0:
-        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp), None
+        empty = np.empty(0, dtype=np.intp)
+        rep = _representatives(layout, values, indices, indptr, empty)
+        return empty, empty.copy(), rep if layout == LAYOUT_CSR else None
     hashes = _hash_rows(layout, values, indices, indptr, n_rows, n_features, T)
     if hashes is None:
         return None
@@ -362,7 +359,7 @@ def group_rows(
     if not exact_only:
         with nogil:
             G = group_by_hash(&h[0], n_rows, &inverse[0], &first[0], False, layout, vals,
-                              &indices[0], &indptr[0], n_features, NULL, NULL)
+                              &indices[0], &indptr[0], n_features)
         if G < 0:
             raise MemoryError("aggregate: cannot allocate the hash table")
         first_arr = first_arr[:G].copy()
@@ -402,13 +399,10 @@ def group_rows_exact(
     cdef Py_ssize_t[::1] inverse = inverse_arr
     cdef Py_ssize_t[::1] first = first_arr
     cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
-    cdef int64_t[::1] stamp = np.full(max(n_features, 1), -1, dtype=np.int64)
-    cdef double[::1] mark = np.zeros(max(n_features, 1), dtype=np.float64)
     cdef Py_ssize_t n_groups
     with nogil:
         n_groups = group_by_hash(&hashes[0], n_rows, &inverse[0], &first[0], True, layout,
-                                 vals, &indices[0], &indptr[0], n_features, &mark[0],
-                                 &stamp[0])
+                                 vals, &indices[0], &indptr[0], n_features)
     if n_groups < 0:
         raise MemoryError("aggregate: cannot allocate the hash table")
     return inverse_arr, first_arr[:n_groups].copy()

@@ -222,6 +222,40 @@ cdef extern from *:
     double fl_min_thread_work() noexcept nogil
 
 
+cdef extern from *:
+    """
+    /* Fork safety. GNU OpenMP's thread pool does not survive fork(): a child made
+       after a multi-threaded kernel ran waits for ever in its first parallel region
+       for pool threads that do not exist in it. Every kernel module registers (when
+       its shared library loads, before any fork can follow a kernel of this module)
+       a handler that marks the forked child, and from then on every parallel loop
+       of that module runs on a team of one: the same row ranges, one after another
+       on the calling thread, hence bitwise the same results, never a hang. The
+       handler is per module, and so is the flag, but every module registers its
+       own before it can run, so a child of any process marks every module loaded. */
+    #if !defined(_WIN32)
+    #include <pthread.h>
+    static volatile int fl_forked_child = 0;
+    static void fl_mark_forked_child(void) { fl_forked_child = 1; }
+    #if defined(__GNUC__) || defined(__clang__)
+    __attribute__((constructor)) static void fl_register_fork_handler(void) {
+        pthread_atfork(NULL, NULL, fl_mark_forked_child);
+    }
+    #endif
+    static int fl_in_forked_child(void) { return fl_forked_child; }
+    #else
+    static int fl_in_forked_child(void) { return 0; }
+    #endif
+    """
+    int in_forked_child "fl_in_forked_child"() noexcept nogil
+
+
+cdef inline int team(int n_ranges) noexcept nogil:
+    """The OpenMP team for n_ranges row ranges: n_ranges, or 1 in a forked child (see
+    fl_in_forked_child above: the ranges then run one after another)."""
+    return 1 if in_forked_child() else n_ranges
+
+
 cdef inline int thread_count(int n_threads, Py_ssize_t n_rows, Py_ssize_t n_values) noexcept nogil:
     """The number of row ranges: n_threads, capped so each range has enough work.
 
@@ -288,7 +322,7 @@ cdef inline void merge_thread_buffers(
     cdef double s
     if n_buf == 0:
         return
-    for j in prange(p, schedule="static", num_threads=n_threads):
+    for j in prange(p, schedule="static", num_threads=team(n_threads)):
         s = out[j]
         for t in range(n_buf):
             s = s + buf[t * p + j]

@@ -35,7 +35,7 @@ from libc.string cimport memset
 from fastlogit._core._kernels cimport floating, index_t
 from fastlogit._core._rows cimport (
     LAYOUT_CSR, Poll, block_work, interrupted, merge_thread_buffers, partition_rows,
-    raise_pending, range_done, start_poll, thread_count,
+    raise_pending, range_done, start_poll, team, thread_count,
 )
 from fastlogit._core._rows_multi cimport block_rows_multi, dense_block, xtdk_block, zk_block
 
@@ -299,7 +299,7 @@ def softmax_loss_grad(
     with nogil:
         partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
                        n_rows, T, &bounds[0])
-        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+        for t in prange(T, schedule="static", chunksize=1, num_threads=team(T)):
             g = &g0[0] if t == 0 else &gbuf[(t - 1) * p * K]
             _softmax_range(layout, vals, &indices[0], &indptr[0], n_rows, p, K,
                            bounds[t], bounds[t + 1], blk, cnt, lab, wts, off, W, &intercept[0],
@@ -348,7 +348,7 @@ def softmax_scores(
     with nogil:
         partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
                        n_rows, T, &bounds[0])
-        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+        for t in prange(T, schedule="static", chunksize=1, num_threads=team(T)):
             i0 = bounds[t]
             while i0 < bounds[t + 1]:
                 i1 = i0 + blk if i0 + blk < bounds[t + 1] else bounds[t + 1]

@@ -11,6 +11,14 @@ from typing import Any, Optional
 
 from fastlogit._core._kernels import openmp_max_threads
 
+# The most threads a kernel is ever given: a larger ``threads`` is clamped to it
+# (documented in resolve_threads). It does not depend on the machine, so results
+# (which depend on the thread count) are the same everywhere for a given ``threads``;
+# each kernel further caps it by the work it has (so small data never wakes a
+# large team). Without a cap, threads=5000 made GNU OpenMP abort the process when it
+# could not create the threads, and 2**40 overflowed the kernels' int.
+MAX_THREADS = 256
+
 
 def resolve_threads(threads: Optional[int]) -> int:
     """Number of threads for the compiled kernels.
@@ -22,28 +30,41 @@ def resolve_threads(threads: Optional[int]) -> int:
         and limits set with ``threadpoolctl.threadpool_limits``; ``-1`` means
         every core of the machine; a positive integer is used as given.
 
+        A count above ``MAX_THREADS`` (256) is clamped to it.
+
     Returns
     -------
-    int >= 1. Results depend on this number (the rows are split into that many
-    ranges) but never on scheduling: a given count is bitwise reproducible.
+    int
+        In [1, MAX_THREADS]. Results depend on this number (the rows are split into
+        that many ranges) but never on scheduling: a given count is bitwise
+        reproducible. In a child process made by ``fork`` the kernels keep the same
+        ranges but run them one after another (GNU OpenMP's thread pool does not
+        survive fork), so a forked child never hangs and gets the same results.
 
     Raises
     ------
-    TypeError, ValueError
-        For anything but None, -1 or a positive integer.
+    TypeError
+        For anything but None or an integer (booleans and floats included).
+    ValueError
+        For 0 or a negative integer other than -1.
+
+    Examples
+    --------
+    >>> resolve_threads(2), resolve_threads(2**40)
+    (2, 256)
     """
     if threads is None:
-        return max(1, int(openmp_max_threads()))
+        return min(MAX_THREADS, max(1, int(openmp_max_threads())))
     if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
         raise TypeError(f"threads must be None, -1 or a positive integer, got {threads!r}")
     if threads == -1:
-        return max(1, os.cpu_count() or 1)
+        return min(MAX_THREADS, max(1, os.cpu_count() or 1))
     if threads < 1:
         raise ValueError(
             f"threads must be None (follow OMP_NUM_THREADS/threadpoolctl), -1 (all cores) "
             f"or a positive integer; got {threads}"
         )
-    return int(threads)
+    return int(min(threads, MAX_THREADS))
 
 
 # ---------------------------------------------------------------------------

@@ -124,7 +124,7 @@ def aggregate(X: Any, y: Any, sample_weight: Any = None, *, kind: str = "auto",
     n = np.bincount(inverse, weights=s, minlength=G).astype(np.float64)
     if kind == "binomial":
         k = np.bincount(inverse, weights=yv if s is None else s * yv, minlength=G)
-        return Aggregated(X_unique, n, k, inverse, None)
+        return Aggregated(X_unique, n, k.astype(np.float64, copy=False), inverse, None)
     K = classes.shape[0]
     counts = np.bincount(inverse * K + codes, weights=s, minlength=G * K).reshape(G, K)
     return Aggregated(X_unique, n, counts.astype(np.float64, copy=False), inverse, classes)
@@ -134,8 +134,8 @@ def group_rows(design: Any, threads: int) -> tuple[np.ndarray, Any]:
     """(inverse, the distinct rows) for a validated design."""
     out = _rowgroups.group_rows(*design.kernel_args, threads)
     if out is None:
-        # a CSR row repeats a column index (scipy sums such entries): group the
-        # canonical form, a copy of X with the duplicates summed
+        # a CSR row has unsorted or repeated column indices (scipy sums repeats):
+        # group the canonical form, a copy of X sorted with the duplicates summed
         Xc = design.matrix.copy()
         Xc.sum_duplicates()
         design = as_design(Xc, "X")
