@@ -45,6 +45,23 @@ def training_data(X: Any, n: Any, k: Any, y: Any, sample_weight: Any, offset: An
     s = as_sample_weight(sample_weight, m)
     off = as_row_vector(offset, "offset", m)
     sn = n_arr if s is None else s * n_arr
-    if not float(sn.sum()) > 0:
-        raise ValueError("the rows carry no trials (sum of sample_weight * n is 0): nothing to fit")
+    check_total_trials(float(sn.sum()))
     return TrainingData(design, n_arr, k_arr, s, off)
+
+
+#: The range of sum(sample_weight * n) a fit accepts. The solvers divide the objective by
+#: this total S and the ridge by S times a variance: outside it those quotients underflow
+#: to subnormals or overflow (weights of 1e-315 gave NaN coefficients marked converged).
+TOTAL_TRIALS_RANGE = (1e-150, 1e150)
+
+
+def check_total_trials(total: float) -> None:
+    """Refuse a total weight sum(sample_weight * n) of 0 or outside TOTAL_TRIALS_RANGE."""
+    if not total > 0:
+        raise ValueError("the rows carry no trials (sum of sample_weight * n is 0): nothing to fit")
+    lo, hi = TOTAL_TRIALS_RANGE
+    if not lo <= total <= hi:
+        raise ValueError(
+            f"sample_weight * n sums to {total:.3g}, outside [{lo:g}, {hi:g}] where the "
+            "objective's scaling stays in float64's normal range; multiply sample_weight by "
+            "a constant (the answer is unchanged when lam is multiplied by the same constant)")

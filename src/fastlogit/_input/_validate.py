@@ -314,3 +314,30 @@ def as_positive_int(value: Any, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return int(value)
+
+
+def check_feature_names(X: Any, expected: Optional[tuple], name: str = "X") -> None:
+    """Refuse new data whose column names differ from the training data's.
+
+    When both sides have names (the model was fitted on a DataFrame or with
+    ``feature_names``, and X is a DataFrame) they must be the same names in the same
+    order: rows are read by position, so a DataFrame with its columns in another order
+    would otherwise give silently wrong predictions (scikit-learn raises here too).
+    Arrays and sparse matrices carry no names and are read by position.
+    """
+    columns = getattr(X, "columns", None)
+    if expected is None or columns is None or isinstance(X, np.ndarray):
+        return
+    given = tuple(str(c) for c in columns)
+    if given == tuple(expected):
+        return
+    missing = [c for c in expected if c not in given]
+    unexpected = [c for c in given if c not in expected]
+    if not missing and not unexpected:
+        detail = ("the same names in another order; select them in the training order, "
+                  f"e.g. {name}[{list(expected)!r}]")
+    else:
+        detail = (f"missing {missing[:5]!r}{'...' if len(missing) > 5 else ''}, unexpected "
+                  f"{unexpected[:5]!r}{'...' if len(unexpected) > 5 else ''}")
+    raise ValueError(f"{name}'s column names do not match the ones the model was fitted "
+                     f"with: {detail}")

@@ -14,8 +14,12 @@ from fastlogit._input._validate import (
     as_nonnegative_scalar,
     as_positive_int,
 )
-from fastlogit._models._inference import warn_if_separated
 from fastlogit._models._result import LogitResult
+from fastlogit._models._separation import (
+    warn_if_all_one_outcome,
+    warn_if_separated,
+    weak_penalty,
+)
 from fastlogit._models._sgd_api import check_epochs, sgd_options, with_sgd_state
 from fastlogit._penalties._penalties import (
     Box,
@@ -171,7 +175,10 @@ def fit(
         Starting point: a previous result, or [intercept, coef...] (coef
         alone when fit_intercept=False); it must lie within ``bounds``.
         Default: zero coefficients (clipped into the bounds) and the
-        intercept at the pooled log-odds.
+        intercept at the pooled log-odds. Without bounds, a start whose
+        objective is not finite or higher than the default's is ignored
+        (the fit starts from the default): a warm start never makes the
+        answer worse.
     callback : callable, optional
         Called after every iteration (of any solver) with an ``IterationInfo``
         (iteration, objective, grad_norm, elapsed, intercept, coef); returning
@@ -203,15 +210,22 @@ def fit(
         For malformed input, naming the argument and the row at fault; for
         l1_ratio outside [0, 1], a negative or wrongly sized penalty_factor,
         bounds with lower > upper, an x0 outside the bounds, or L1/bounds
-        with a solver that cannot handle them.
+        with a solver that cannot handle them; for sum(sample_weight * n)
+        outside [1e-150, 1e150].
+    FloatingPointError
+        When the objective or its gradient is not finite at the answer
+        (columns of X, weights or offsets too extreme to represent).
 
     Warns
     -----
     ConvergenceWarning
         When the solver stops on max_iter or abnormally.
     SeparationWarning
-        When lam = 0 and fitted probabilities are numerically 0 or 1 (the data
-        are separated, the estimate diverges), naming the runaway features.
+        When lam is 0 or negligible (at most 1e-6 times sum(s n)) and fitted
+        probabilities are numerically 0 or 1 (the data are separated, the
+        estimate diverges), naming the runaway features; and when the data
+        have only failures or only successes (the intercept's estimate is
+        infinite).
 
     Examples
     --------
@@ -250,6 +264,8 @@ def fit(
 
     base = base_objective(data, penalty, fit_intercept, standardize, n_threads)
     start = _start(x0, p, fit_intercept, box)
+    if start is not None and box is None:
+        start = better_start(base, penalty, start)
     objective = make_objective(base, penalty.l1_weights(p), box,
                                start=None if start is None else start[1])
     theta0 = objective.initial_theta() if start is None else objective.join(*start)
@@ -271,8 +287,10 @@ def fit(
         out = check_epochs(out, max_iter)
     else:
         out = check_gradient(out, sol.grad_norm, kkt_target(out, options), solver, max_iter)
-    if lam == 0.0 and not out.stopped_by_callback:
-        warn_if_separated(base, sol.intercept, sol.coef, names)
+    if not out.stopped_by_callback:
+        if weak_penalty(lam, base.scale):
+            warn_if_separated(base, sol.intercept, sol.coef, names)
+        warn_if_all_one_outcome(base.loss.total_successes, base.scale, fit_intercept)
     settings = dict(lam=lam, l1_ratio=l1_ratio, penalty_factor=factor, bounds=box,
                     fit_intercept=fit_intercept, solver=solver, factr=factr, pgtol=pgtol,
                     max_iter=max_iter, threads=n_threads, standardize=standardize)
@@ -310,6 +328,11 @@ def check_gradient(out: SolverOutcome, grad_norm: float, target: float, solver: 
     says when it does not, and what to change."""
     if out.stopped_by_callback:
         return out
+    if not (np.isfinite(out.fun) and np.isfinite(grad_norm)):
+        raise FloatingPointError(
+            f"{solver}: the objective or its gradient is not finite at the answer "
+            f"(F/S={out.fun!r}, max |gradient|={grad_norm!r}); rescale the columns of X, "
+            "the sample weights or the offset")
     if grad_norm <= target:  # e.g. Newton polish steps used up at machine precision
         return out if out.converged else replace(out, converged=True)
     if out.converged:  # the solver's own test (e.g. F stopped decreasing) fired early
@@ -360,6 +383,22 @@ def _start(x0: Any, p: int, fit_intercept: bool,
     if fit_intercept:
         return float(arr[0]), arr[1:]
     return 0.0, arr
+
+
+def better_start(base: Objective, penalty: ElasticNet, start: tuple[float, np.ndarray]
+                 ) -> Optional[tuple[float, np.ndarray]]:
+    """A warm start is a hint: ``start`` when F there is finite and no higher than at the
+    default start (zero coefficients, the intercept at the pooled log-odds), else None
+    (the default start). A start with huge coefficients (1e16 .. 1e300) used to leave the
+    solvers on a plateau of an infinite or enormous F, where every step test passed."""
+    b0, w0 = base.split(base.initial_theta())
+    l1 = penalty.l1_weights(base.n_features)
+    with np.errstate(all="ignore"):
+        f_start = base.value_grad_user(*start)[0] + float(np.sum(l1 * np.abs(start[1])))
+        f_default = base.value_grad_user(b0, w0)[0]
+    if np.isfinite(f_start) and f_start <= f_default:
+        return start
+    return None
 
 
 def _feature_names(X: Any, feature_names: Any) -> Optional[tuple]:

@@ -9,6 +9,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from fastlogit._core._threads import resolve_threads
+from fastlogit._input._training import check_total_trials
 from fastlogit._input._validate import (
     as_design,
     as_nonnegative_scalar,
@@ -18,6 +19,7 @@ from fastlogit._input._validate import (
 from fastlogit._input._validate_multi import as_class_targets, as_real_matrix
 from fastlogit._models._fit import _feature_names, check_gradient
 from fastlogit._models._multinomial_result import MultinomialResult, MultinomialTrainingData
+from fastlogit._models._separation import SEPARATED_Z, warn_separated, weak_penalty
 from fastlogit._solvers._base import IterationInfo, Monitor
 from fastlogit._solvers._lbfgs import LbfgsOptions, gradient_floor
 from fastlogit._solvers._multinomial_newton import MultinomialView
@@ -148,6 +150,11 @@ def fit_multinomial(
     pgtol = as_nonnegative_scalar(pgtol, "pgtol")
     max_iter = as_positive_int(max_iter, "max_iter")
     n_threads = resolve_threads(threads)
+    if solver != "lbfgs":
+        get_solver(solver)  # an unknown name: the list of every solver
+        raise ValueError(
+            f"fit_multinomial supports solver='lbfgs' only (it ends with Newton steps on the "
+            f"exact softmax Hessian where that is cheap); got solver={solver!r}")
     solve = get_solver(solver)
     if p == 0 and not fit_intercept:
         raise ValueError("X has no columns and fit_intercept=False: there is nothing to fit")
@@ -158,6 +165,7 @@ def fit_multinomial(
     if not float(weight.sum()) > 0:
         raise ValueError("the rows carry no counts (sum of sample_weight * N is 0): "
                          "nothing to fit")
+    check_total_trials(float(weight.sum()))
     if fit_intercept:
         _check_classes_observed(loss.class_totals(), targets.classes)
     std = (Standardization.from_data(design, weight, fit_intercept, n_threads) if standardize
@@ -185,7 +193,7 @@ def fit_multinomial(
     b, W = centre(*objective.split(out.theta))
     settings = dict(lam=lam, fit_intercept=fit_intercept, solver=solver, factr=factr,
                     pgtol=pgtol, max_iter=max_iter, threads=n_threads, standardize=standardize)
-    return MultinomialResult(
+    result = MultinomialResult(
         coef=np.ascontiguousarray(W.T), intercept=np.array(b, dtype=np.float64),
         classes=targets.classes, objective=out.fun * objective.scale,
         grad_norm=gnorm,
@@ -193,6 +201,24 @@ def fit_multinomial(
         solver=solver, settings=settings, n_rows=m, n_features=p, feature_names=names,
         _training=MultinomialTrainingData(design, targets.counts, targets.labels, s, off),
     )
+    if weak_penalty(lam, float(weight.sum())) and not out.stopped_by_callback:
+        warn_if_separated_multinomial(result, weight)
+    return result
+
+
+def warn_if_separated_multinomial(result: MultinomialResult, weight: np.ndarray) -> None:
+    """fit's SeparationWarning for the softmax model: a fitted class probability within
+    1e-8 of 1 on some row (the classes are (quasi-)separated: the unpenalised estimate
+    does not exist)."""
+    live = weight > 0
+    training = result._training
+    assert training is not None
+    scores = result.decision_function(training.design.matrix, training.offset)
+    top2 = np.partition(scores, -2, axis=1)[:, -2:]
+    gap = top2[:, 1] - top2[:, 0]
+    rows = int(np.count_nonzero(live & (gap > SEPARATED_Z)))
+    if rows:
+        warn_separated(rows, int(np.count_nonzero(live)), stacklevel=4)
 
 
 def _check_classes_observed(totals: np.ndarray, classes: Optional[np.ndarray]) -> None:

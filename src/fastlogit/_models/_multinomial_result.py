@@ -10,7 +10,7 @@ import numpy as np
 from scipy.special import gammaln, xlogy
 
 from fastlogit._core._threads import resolve_threads
-from fastlogit._input._validate import Design, as_design
+from fastlogit._input._validate import Design, as_design, check_feature_names
 from fastlogit._input._validate_multi import as_real_matrix
 from fastlogit.backend._softmax_objective import softmax_scores
 
@@ -92,6 +92,7 @@ class MultinomialResult:
 
     def _scores(self, X: Any, offset: Any, threads: Optional[int], transform: int
                 ) -> np.ndarray:
+        check_feature_names(X, self.feature_names)
         design = as_design(X, "X", self.n_features)
         off = None if offset is None else as_real_matrix(
             offset, "offset", (design.n_rows, self.n_classes))
@@ -119,7 +120,9 @@ class MultinomialResult:
         Raises
         ------
         ValueError
-            When X has the wrong number of columns, or offset the wrong shape.
+            When X has the wrong number of columns, or offset the wrong shape, or (a
+            DataFrame, with the model fitted on named columns) other column names or
+            another column order.
 
         Examples
         --------

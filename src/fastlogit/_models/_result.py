@@ -12,7 +12,7 @@ from scipy.special import gammaln, xlogy
 from fastlogit._core import _special
 from fastlogit._core._threads import resolve_threads
 from fastlogit._input._training import TrainingData
-from fastlogit._input._validate import as_design, as_row_vector
+from fastlogit._input._validate import as_design, as_row_vector, check_feature_names
 from fastlogit._models._inference import InferenceMixin
 from fastlogit.backend._objective import linear_predictor
 
@@ -96,7 +96,14 @@ class LogitResult(InferenceMixin):
         Returns
         -------
         ndarray of shape (n_rows,)
+
+        Raises
+        ------
+        ValueError
+            When X has the wrong number of columns, or (a DataFrame, with the model
+            fitted on named columns) other column names or another column order.
         """
+        check_feature_names(X, self.feature_names)
         design = as_design(X, "X", self.n_features)
         off = as_row_vector(offset, "offset", design.n_rows)
         return linear_predictor(design, self.intercept, self.coef, off, resolve_threads(threads))

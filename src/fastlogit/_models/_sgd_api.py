@@ -42,12 +42,40 @@ def sgd_options(max_iter: int, batch_size: Any, random_state: Any, tol: Any,
     """Validated SGDOptions for a fit; ``run`` is a fresh dict receiving the final state."""
     batch = None if batch_size is None else as_positive_int(batch_size, "batch_size")
     tol_ = SGDOptions.tol if tol is None else as_nonnegative_scalar(tol, "tol")
-    eta = SGDOptions.eta0 if eta0 is None else as_nonnegative_scalar(eta0, "eta0")
-    if not eta > 0:
-        raise ValueError("eta0 must be > 0")
+    eta = as_eta0(eta0)
     return SGDOptions(batch_size=batch, eta0=eta, average=bool(average), tol=tol_,
                       max_iter=max_iter, seed=as_random_state(random_state),
                       standardize=bool(standardize), run={})
+
+
+#: The largest eta0 accepted: one unit of a standardised coordinate moves the scores by
+#: about one unit, so AdaGrad's first steps (about eta0 each) beyond ~10 only throw the
+#: coefficients far off (eta0=1e300 gave coefficients of 1e299, silently).
+MAX_ETA0 = 10.0
+
+
+def as_eta0(eta0: Any) -> float:
+    """The validated AdaGrad step size: default 0.3, else in (0, MAX_ETA0]."""
+    if eta0 is None:
+        return SGDOptions.eta0
+    eta = as_nonnegative_scalar(eta0, "eta0")
+    if not 0.0 < eta <= MAX_ETA0:
+        raise ValueError(f"eta0 must lie in (0, {MAX_ETA0:g}] (the AdaGrad step in "
+                         f"standardised units; default {SGDOptions.eta0}); got {eta0!r}")
+    return eta
+
+
+def stream_start(objective: Objective) -> np.ndarray:
+    """The first point of a stream: zero coefficients and the intercept at the log-odds of
+    the first piece shrunk towards 0 (half a success and half a failure added), so that a
+    first piece of one row, or of all-0 labels, starts at a moderate intercept (about
+    -1.1 for one failure) instead of the clipped log-odds +-23, which took AdaGrad's
+    shrinking steps hundreds of rows to undo."""
+    theta = objective.initial_theta()
+    if objective.fit_intercept:
+        rate = (objective.loss.total_successes + 0.5) / (objective.scale + 1.0)
+        theta[0] = np.log(rate / (1.0 - rate))
+    return theta
 
 
 def check_epochs(out: SolverOutcome, max_iter: int) -> SolverOutcome:
@@ -125,7 +153,7 @@ def partial_fit(
     total_trials : float, optional
         sum(s n) of the whole stream, if known (see above).
     eta0 : float, optional
-        AdaGrad's step (default 0.3); fixed by the first piece.
+        AdaGrad's step (default 0.3), in (0, 10]; fixed by the first piece.
     standardize : bool, optional
         Steps in centred, scaled coordinates (default True); fixed by the first piece.
     threads : int, optional
@@ -183,14 +211,12 @@ def partial_fit(
     if model is None:
         lam_ = 1.0 if lam is None else as_nonnegative_scalar(lam, "lam")
         std_on = True if standardize is None else bool(standardize)
-        eta = SGDOptions.eta0 if eta0 is None else as_nonnegative_scalar(eta0, "eta0")
-        if not eta > 0:
-            raise ValueError("eta0 must be > 0")
+        eta = as_eta0(eta0)
         std = (sgd_standardization(data.design, sn, fi, n_threads) if std_on
                else Standardization.identity(p))
         first = Objective(BinomialLoss(data.design, sn, sk, data.offset, n_threads),
                           L2Penalty(lam_), std, fi)
-        state = SGDState(first.initial_theta(), std, fi, first.penalty, eta, average=True)
+        state = SGDState(stream_start(first), std, fi, first.penalty, eta, average=True)
         settings = dict(lam=lam_, l1_ratio=0.0, penalty_factor=None, bounds=None,
                         fit_intercept=fi, solver="sgd", factr=None, pgtol=None,
                         max_iter=None, threads=n_threads, standardize=std_on)

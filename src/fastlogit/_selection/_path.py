@@ -13,6 +13,12 @@ from fastlogit._input._training import TrainingData
 from fastlogit._input._validate import as_positive_int
 from fastlogit._models._fit import _feature_names, training_data
 from fastlogit._models._result import LogitResult
+from fastlogit._models._separation import (
+    SEPARATED_Z,
+    warn_if_all_one_outcome,
+    warn_separated,
+    weak_penalty,
+)
 from fastlogit._selection._path_engine import (
     LamFit,
     PathEngine,
@@ -23,6 +29,7 @@ from fastlogit._selection._path_engine import (
 )
 from fastlogit._selection._progress import make_progress
 from fastlogit._solvers._base import ConvergenceWarning
+from fastlogit.backend._objective import linear_predictor
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -265,4 +272,28 @@ def path(
         prog.close()
     result = make_path_result(engine, lam_arr, fits, null, top, names)
     warn_unconverged(result.converged, result.lams, "path")
+    warn_if_separated_path(data, result, spec.threads)
     return result
+
+
+def warn_if_separated_path(data: TrainingData, result: PathResult, threads: int) -> None:
+    """fit's SeparationWarning for a path: at the first lam that is 0 or negligible (see
+    weak_penalty) where fitted probabilities are numerically 0 or 1; and fit's warning for
+    data with only one outcome."""
+    s = data.sample_weight
+    sn = data.n if s is None else s * data.n
+    total = float(sn.sum())
+    live = sn > 0
+    fit_intercept = bool(result.settings.get("fit_intercept", True))
+    for i, lam in enumerate(result.lams):
+        if not weak_penalty(float(lam), total):
+            continue
+        z = linear_predictor(data.design, float(result.intercept[i]), result.coef[i],
+                             data.offset, threads)
+        rows = int(np.count_nonzero(live & (np.abs(z) > SEPARATED_Z)))
+        if rows:
+            warn_separated(rows, int(np.count_nonzero(live)), stacklevel=4,
+                           where=f"path at lam={lam:g}: ")
+            break
+    k_total = float(np.sum(data.k if s is None else s * data.k))
+    warn_if_all_one_outcome(k_total, total, fit_intercept, stacklevel=4)

@@ -23,7 +23,10 @@ g . H^{-1} g / 2 (the predicted decrease of F / S) is at most
 ftol * max(|F / S|, 1), the fit has converged: that step has reduced the
 error of the coefficients to about the square of what it was. ``pgtol``
 stops before forming a Hessian when max |dF/dtheta| / S <= pgtol, the
-gradient in standardised coordinates that L-BFGS-B also tests.
+gradient in standardised coordinates that L-BFGS-B also tests. A step that
+changes neither F nor the gradient, or five steps in a row that do not lower
+F, end the fit (no progress: at the rounding floor), so factr=0 and pgtol=0
+stop too.
 ``newton_polish`` is the same loop for a few steps from any (b, w), e.g. the
 answer of L-BFGS-B.
 """
@@ -42,6 +45,7 @@ from fastlogit.backend._curvature import Curvature, check_hessian_size, regulari
 _EPS = float(np.finfo(np.float64).eps)
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 40
+_MAX_STALLS = 5
 
 #: Largest n_features solver="newton" accepts: its Hessian is then 200 MB and a
 #: Cholesky factorisation about 4e10 flops per iteration. Beyond, use "newton-cg".
@@ -205,7 +209,7 @@ def newton_refine(view: Any, u0: np.ndarray, *, max_iter: int, factr: float, pgt
     converged, stopped, message = False, False, f"reached max_iter={max_iter}"
     if monitor is not None and monitor(0, view.theta(pt.u), pt.f / scale, pt.g_theta):
         stopped = True
-    it = 0
+    it = stalls = 0
     with single_threaded_blas():
         while not stopped and it < max_iter:
             if pt.gmax <= pgtol:
@@ -224,7 +228,24 @@ def newton_refine(view: Any, u0: np.ndarray, *, max_iter: int, factr: float, pgt
                 message = ("no step lowers the objective: at the rounding floor" if converged
                            else "step halving failed: no decrease along the Newton direction")
                 break
+            if not (new.f < pt.f or new.gmax < pt.gmax):
+                # no progress: the step changed neither F nor the gradient (at the
+                # rounding floor a Newton step of ~0 passes the Armijo test with
+                # equality). With factr=0 and pgtol=0 this used to run to max_iter.
+                floor = max(10.0 * _rounding(pt.f, n_rows), ftol * max(abs(pt.f), scale))
+                converged = decrement * scale <= floor
+                message = ("no progress: at the rounding floor" if converged
+                           else "no progress along the Newton direction")
+                break
+            stalls = stalls + 1 if new.f >= pt.f else 0
             pt = new
+            if stalls >= _MAX_STALLS:
+                # F has not decreased for _MAX_STALLS steps: only the rounding regime's
+                # gradient test still accepts steps; the coefficients are at machine
+                # precision (each of those steps cuts the gradient)
+                converged = True
+                message = f"no decrease of the objective in {_MAX_STALLS} Newton steps"
+                break
             if monitor is not None and monitor(it, view.theta(pt.u), pt.f / scale, pt.g_theta):
                 stopped = True
                 break

@@ -155,7 +155,10 @@ class SGDState:
             # gradient step in proportion to it, like plain SGD.
             sq = _batch.adagrad_update(v, self.sumsq[fi:], self.avg[fi:], *args, 0.0, 0.0,
                                        True)
-            self.delta = float(np.sqrt((sq + g0 * g0) / max(self.theta.shape[0], 1)))
+            # (at least _TINY: a first batch whose gradient is exactly 0, e.g. identical
+            # rows with the intercept at their log-odds, gave delta = 0 and then 0/0)
+            self.delta = max(float(np.sqrt((sq + g0 * g0) / max(self.theta.shape[0], 1))),
+                             _TINY)
         self.n_avg += 1
         weight = 2.0 / (self.n_avg + 1) if self.average else 0.0
         _batch.adagrad_update(v, self.sumsq[fi:], self.avg[fi:], *args, self.delta, weight)

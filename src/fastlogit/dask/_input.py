@@ -17,6 +17,7 @@ import dask
 import dask.array as da
 import numpy as np
 
+from fastlogit._input._training import check_total_trials
 from fastlogit.dask._blockwise import (
     block_linear_predictor,
     block_summary,
@@ -154,9 +155,7 @@ def summarise(blocks: BlockSet, fit_intercept: bool) -> DataInfo:
     for row in rows:  # block order: the same sum every run
         total += row["total_trials"]
         total_k += row["total_successes"]
-    if not total > 0:
-        raise ValueError("the rows carry no trials (sum of sample_weight * n is 0): "
-                         "nothing to fit")
+    check_total_trials(total)
     hessian = sum(row["work"][0] for row in rows)
     pass_cost = sum(row["work"][1] for row in rows)
     return DataInfo(m, p, total, total_k, sum(row["nbytes"] for row in rows), names, hessian,
