@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Optional
@@ -80,34 +81,73 @@ def resolve_threads(threads: Optional[int]) -> int:
 # BLAS libraries work), so it is reference-counted: concurrent fits from
 # several threads set it once and the last one out restores the original.
 
+# Only Python's main thread touches the limit. With fits running from several Python
+# threads, the last one out restored a count that another thread had set, and OpenBLAS
+# (scipy's wheels, two copies loaded) kept ignoring that restore: eight threads whose
+# first fits ran at once left BLAS on one thread for the rest of the process. The main
+# thread sets and restores itself (read back and repeated until it holds); fits from
+# other threads leave BLAS as it is (they only lose the speed-up on wide problems).
+
 _blas_lock = threading.Lock()
 _blas_users = 0
-_blas_limiter: Any = None
+_blas_saved: list = []  # (library controller, its thread count before the limit)
 # The scan of the loaded libraries (/proc/self/maps) costs ~3 ms, as much as a whole
 # small fit: it is done once, at the first fit, and its controller reused.
 _blas_controller: Any = None
+_RESTORE_ATTEMPTS = 50
+
+
+def _blas_libraries() -> list:
+    global _blas_controller
+    from threadpoolctl import ThreadpoolController
+
+    if _blas_controller is None:
+        _blas_controller = ThreadpoolController()
+    return list(_blas_controller.select(user_api="blas").lib_controllers)
+
+
+def _set_threads_checked(lib: Any, n: int) -> None:
+    """lib.set_num_threads(n), read back and repeated (briefly) until it holds."""
+    for _ in range(_RESTORE_ATTEMPTS):
+        lib.set_num_threads(n)
+        if lib.num_threads == n:
+            return
+        time.sleep(0.001)
 
 
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Limit BLAS to one thread for the duration (no-op without threadpoolctl)."""
-    global _blas_users, _blas_limiter, _blas_controller
+    """Limit BLAS to one thread for the duration (no-op without threadpoolctl).
+
+    Only in Python's main thread (a no-op in any other thread, see above), nested
+    calls counted: the outermost saves every BLAS library's thread count and sets 1,
+    and restores the saved counts (checked) on the way out, so the process is left as
+    it was found.
+    """
+    global _blas_users, _blas_saved
     try:
-        from threadpoolctl import ThreadpoolController
+        import threadpoolctl  # noqa: F401
     except ImportError:  # optional: without it, wide fits are slower, never wrong
+        yield
+        return
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
     with _blas_lock:
         if _blas_users == 0:
-            if _blas_controller is None:
-                _blas_controller = ThreadpoolController()
-            _blas_limiter = _blas_controller.limit(limits=1, user_api="blas")
+            libs = _blas_libraries()
+            _blas_saved = [(lib, lib.num_threads) for lib in libs]
+            for lib, n in _blas_saved:
+                if n != 1:
+                    _set_threads_checked(lib, 1)
         _blas_users += 1
     try:
         yield
     finally:
         with _blas_lock:
             _blas_users -= 1
-            if _blas_users == 0 and _blas_limiter is not None:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
+            if _blas_users == 0:
+                for lib, n in _blas_saved:
+                    if n != 1:
+                        _set_threads_checked(lib, n)
+                _blas_saved = []

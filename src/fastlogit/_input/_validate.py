@@ -61,6 +61,30 @@ class Design:
     def nbytes(self) -> int:
         return int(self.values.nbytes + self.indices.nbytes + self.indptr.nbytes)
 
+    def __reduce__(self) -> tuple:
+        """Pickle X once: ``values`` (and for CSR the index arrays) are views of the
+        matrix's own memory, which pickle would otherwise write a second time."""
+        if self.layout == LAYOUT_CSR:
+            return (_rebuild_csr_design, (self.values, self.indices, self.indptr, self.n_rows,
+                                          self.n_features, type(self.matrix),
+                                          self.unit_values))
+        return (_rebuild_dense_design, (self.matrix,))
+
+
+def _rebuild_dense_design(matrix: np.ndarray) -> Design:
+    if matrix.flags.c_contiguous:
+        layout, values = LAYOUT_C, matrix.reshape(-1)
+    else:
+        layout, values = LAYOUT_F, matrix.reshape(-1, order="F")
+    return Design(layout, values, _EMPTY_INDEX, _EMPTY_INDEX, matrix.shape[0], matrix.shape[1],
+                  matrix)
+
+
+def _rebuild_csr_design(values: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+                        n_rows: int, n_features: int, kind: type, unit: bool) -> Design:
+    matrix = kind((values, indices, indptr), shape=(n_rows, n_features), copy=False)
+    return Design(LAYOUT_CSR, values, indices, indptr, n_rows, n_features, matrix, unit)
+
 
 def _real_dtype_or_raise(dtype: np.dtype, name: str) -> None:
     if dtype.kind not in "biuf":

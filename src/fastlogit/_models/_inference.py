@@ -194,7 +194,8 @@ class InferenceMixin:
             "standard errors.")
         try:
             with _small_blas(H.shape[0]):
-                factor = Factor(H)
+                factor = Factor(H, overwrite=True)  # H is ours: factored in place
+            del H
         except np.linalg.LinAlgError:
             raise ValueError(
                 "the Hessian at the fitted parameters is singular, so standard errors are "

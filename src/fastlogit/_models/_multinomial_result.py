@@ -13,13 +13,14 @@ from fastlogit._core._threads import resolve_threads
 from fastlogit._input._training import MultinomialTrainingData
 from fastlogit._input._validate import as_design, check_feature_names
 from fastlogit._input._validate_multi import as_real_matrix
+from fastlogit._models._pickling import VersionedPickle
 from fastlogit.backend._softmax_objective import softmax_scores
 
 _RAW, _PROBA, _LOG_PROBA = 0, 1, 2
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class MultinomialResult:
+class MultinomialResult(VersionedPickle):
     """A fitted multinomial (softmax) logistic regression.
 
     Attributes
@@ -175,7 +176,7 @@ class MultinomialResult:
 
     def _train(self) -> MultinomialTrainingData:
         if self._training is None:
-            raise ValueError("this result holds no training data (it was built without it)")
+            raise self._no_data_error()
         return self._training
 
     @cached_property

@@ -14,11 +14,12 @@ from fastlogit._core._threads import resolve_threads
 from fastlogit._input._training import TrainingData
 from fastlogit._input._validate import as_design, as_row_vector, check_feature_names
 from fastlogit._models._inference import InferenceMixin
+from fastlogit._models._pickling import VersionedPickle
 from fastlogit.backend._objective import linear_predictor
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class LogitResult(InferenceMixin):
+class LogitResult(VersionedPickle, InferenceMixin):
     """A fitted binomial logistic regression.
 
     Inference (computed on first access, see _inference.py): ``params``,
@@ -125,7 +126,7 @@ class LogitResult(InferenceMixin):
 
     def _train(self) -> TrainingData:
         if self._training is None:
-            raise ValueError("this result holds no training data (it was built without it)")
+            raise self._no_data_error()
         return self._training
 
     @cached_property

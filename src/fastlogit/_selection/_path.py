@@ -12,6 +12,7 @@ import numpy as np
 from fastlogit._input._training import TrainingData
 from fastlogit._input._validate import as_positive_int
 from fastlogit._models._fit import _feature_names, training_data
+from fastlogit._models._pickling import VersionedPickle
 from fastlogit._models._result import LogitResult
 from fastlogit._models._separation import (
     SEPARATED_Z,
@@ -33,7 +34,7 @@ from fastlogit.backend._objective import linear_predictor
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class PathResult:
+class PathResult(VersionedPickle):
     """Fits along a decreasing sequence of penalties (see ``fastlogit.path``).
 
     Attributes

@@ -215,15 +215,19 @@ class SummedCurvature:
 class Factor:
     """Cholesky factor of S H S (+ ridge I), with solves and the inverse of H."""
 
-    def __init__(self, H: np.ndarray, ridge: float = 0.0) -> None:
+    def __init__(self, H: np.ndarray, ridge: float = 0.0, overwrite: bool = False) -> None:
+        """Factor H (+ ridge). ``overwrite=True``: H (C-contiguous float64) is scaled and
+        factored in place, so no second matrix of H's size is ever allocated."""
         from scipy.linalg import cho_factor, lapack
 
         diag = np.diag(H).copy()
         self.scale = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 1.0)
-        A = H * self.scale[:, None] * self.scale[None, :]
+        A = H if overwrite and H.flags.c_contiguous and H.dtype == np.float64 else H.copy()
+        A *= self.scale[:, None]  # in place: no temporary of H's size
+        A *= self.scale[None, :]
         if ridge:
             A[np.diag_indices_from(A)] += ridge
-        anorm = float(np.abs(A).sum(axis=0).max(initial=0.0))
+        anorm = _one_norm(A)
         # raises numpy.linalg.LinAlgError when A is not (numerically) positive definite
         self.chol = cho_factor(A, lower=False, overwrite_a=True, check_finite=False)
         self.ridge = ridge
@@ -243,9 +247,22 @@ class Factor:
         inv, info = lapack.dpotri(self.chol[0], lower=0)
         if info != 0:  # pragma: no cover - dpotri fails only when dpotrf did
             raise np.linalg.LinAlgError(f"dpotri failed (info={info})")
-        inv = np.triu(inv)
-        inv = inv + np.triu(inv, 1).T
-        return inv * self.scale[:, None] * self.scale[None, :]
+        # mirror the upper triangle and scale, in place: the factor and the inverse are
+        # the only two matrices of H's size alive (np.triu and friends made three more)
+        n = inv.shape[0]
+        for i in range(n - 1):
+            inv[i + 1:, i] = inv[i, i + 1:]
+        inv *= self.scale[:, None]
+        inv *= self.scale[None, :]
+        return inv
+
+
+def _one_norm(A: np.ndarray, block: int = 256) -> float:
+    """max_j sum_i |A_ij|, by blocks of columns (no temporary of A's size)."""
+    best = 0.0
+    for j in range(0, A.shape[1], block):
+        best = max(best, float(np.abs(A[:, j:j + block]).sum(axis=0).max(initial=0.0)))
+    return best
 
 
 # Below this reciprocal condition number (of the scaled Hessian) a Newton step
