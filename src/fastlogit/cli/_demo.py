@@ -20,6 +20,7 @@ from fastlogit._core import _kernels
 from fastlogit._core._threads import resolve_threads
 from fastlogit.cli._util import (
     CliError,
+    check_demo_options,
     check_outputs,
     fit_quietly_then_warn,
     format_count,
@@ -74,6 +75,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch ``demo`` to the toy or the synthetic problem."""
+    check_demo_options(args)
     if args.toy:
         from fastlogit.cli._toy import run_toy
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -16,7 +17,9 @@ import fastlogit
 from fastlogit.cli._util import (
     CliError,
     Progress,
+    TolerantStdout,
     check_outputs,
+    check_threads,
     fit_quietly_then_warn,
     format_count,
     is_terminal,
@@ -69,6 +72,24 @@ def _solver_options(p: argparse.ArgumentParser, lam_default: Optional[float] = 1
                    help="kernel threads (default: OMP_NUM_THREADS or all cores; -1: all cores)")
     g.add_argument("--no-intercept", dest="intercept", action="store_false",
                    help="fit without an intercept (b = 0)")
+
+
+def check_solver_options(args: argparse.Namespace) -> None:
+    """The model and solver options, checked before any data are read, by their flags."""
+    if args.lam is not None and not (math.isfinite(args.lam) and args.lam >= 0):
+        raise CliError(f"--lam must be a finite number >= 0, got {args.lam}")
+    if args.l1_ratio is not None:
+        if not 0.0 <= args.l1_ratio <= 1.0:
+            raise CliError(f"--l1-ratio must lie in [0, 1], got {args.l1_ratio}")
+        if args.l1_ratio > 0 and args.solver != "lbfgs":
+            raise CliError(f"--l1-ratio > 0 needs --solver lbfgs (got --solver {args.solver})")
+    if not (math.isfinite(args.factr) and args.factr >= 0):
+        raise CliError(f"--factr must be a finite number >= 0, got {args.factr}")
+    if args.pgtol is not None and not (math.isfinite(args.pgtol) and args.pgtol >= 0):
+        raise CliError(f"--pgtol must be a finite number >= 0, got {args.pgtol}")
+    if args.max_iter < 1:
+        raise CliError(f"--max-iter must be >= 1, got {args.max_iter}")
+    check_threads(args.threads)
 
 
 def _fit_kwargs(args: argparse.Namespace, callback: Any) -> dict:
@@ -145,9 +166,19 @@ def _add_fit(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _fit_command(args: argparse.Namespace) -> int:
+    stdout = sys.stdout
+    sys.stdout = TolerantStdout(stdout)  # | head: the report may be cut, never the files
+    try:
+        return _fit(args)
+    finally:
+        sys.stdout = stdout
+
+
+def _fit(args: argparse.Namespace) -> int:
     from fastlogit.cli._io import Columns, detect_format, read_training
     from fastlogit.cli._model import model_document, save_model
 
+    check_solver_options(args)
     fmt = detect_format(args.data, args.format)
     if args.positive is not None and args.label is None:
         raise CliError("--positive needs --label COL")
@@ -159,7 +190,7 @@ def _fit_command(args: argparse.Namespace) -> int:
         raise CliError(f"--bins must be >= 1, got {args.bins}")
     if not 0 < args.alpha < 1:
         raise CliError(f"--alpha must be in (0, 1), got {args.alpha}")
-    check_outputs(args.out, args.plot)  # before a long fit, not after
+    check_outputs(args.out, args.plot, inputs=(args.data, args.targets))  # before reading
     cols = Columns(label=args.label, positive=args.positive, successes=args.successes,
                    trials=args.trials, features=_split(args.features), weights=args.weights,
                    offset=args.offset)
@@ -299,11 +330,14 @@ def _add_predict(sub: Any, common: argparse.ArgumentParser) -> None:
 def _predict_command(args: argparse.Namespace) -> int:
     from fastlogit._core._special import sigmoid
     from fastlogit.cli._io import detect_format, iter_chunks
-    from fastlogit.cli._model import PredictionWriter, load_model
+    from fastlogit.cli._model import PredictionWriter, check_prediction_format, load_model
 
     if args.chunk_rows < 1:
         raise CliError(f"--chunk-rows must be >= 1, got {args.chunk_rows}")
-    check_outputs(None if args.out == "-" else args.out, None)
+    check_threads(args.threads)
+    if args.out != "-":
+        check_prediction_format(args.out)
+    check_outputs(None if args.out == "-" else args.out, None, inputs=(args.model, args.data))
     model = load_model(args.model)
     fmt = detect_format(args.data, args.format)
     res = model.result()

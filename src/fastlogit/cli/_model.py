@@ -131,13 +131,29 @@ class SavedModel:
         )
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a finite number")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def load_model(path: str) -> SavedModel:
-    """Read and check a model file; a CliError says what is wrong with it."""
+    """Read and check a model file; a CliError names the file and what is wrong with it.
+
+    Every value the commands use is checked for its type before use: a tampered file
+    (Infinity or NaN, a list where an object belongs, text where a number belongs,
+    nesting deep enough to exhaust the parser) gives one message, never a traceback.
+    """
     p = Path(path)
     if not p.is_file():
         raise CliError(f"{path}: no such model file")
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
+        doc = json.loads(p.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except RecursionError:
+        raise CliError(f"{path} is not a fastlogit model file (JSON nested too deeply)"
+                       ) from None
     except (ValueError, OSError) as exc:
         raise CliError(f"{path} is not a fastlogit model file (not JSON: {one_line(exc)})"
                        ) from None
@@ -145,22 +161,60 @@ def load_model(path: str) -> SavedModel:
         raise CliError(f"{path} is not a fastlogit model file (no \"format\": \"{FORMAT}\"); "
                        "write one with: fastlogit fit DATA --out MODEL.json")
     version = doc.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
         raise CliError(f"{path} has model format version {version!r}; this fastlogit "
                        f"({__version__}) reads version {FORMAT_VERSION}: upgrade fastlogit")
-    try:
-        coef = np.asarray(doc["coef"], dtype=np.float64).reshape(-1)
-        intercept = float(doc["intercept"])
-        names = tuple(str(s) for s in doc.get("feature_names") or ())
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CliError(f"{path}: malformed model file ({one_line(exc)})") from None
-    if not (np.all(np.isfinite(coef)) and math.isfinite(intercept)):
-        raise CliError(f"{path}: malformed model file (coefficients must be finite numbers)")
-    if len(names) != coef.shape[0]:
-        raise CliError(f"{path}: malformed model file ({coef.shape[0]} coefficients but "
-                       f"{len(names)} feature names)")
-    return SavedModel(coef, intercept, names, dict(doc.get("settings") or {}),
-                      dict(doc.get("training_data") or {}), doc)
+
+    def bad(what: str) -> CliError:
+        return CliError(f"{path}: malformed model file ({what})")
+
+    raw_coef, raw_b = doc.get("coef"), doc.get("intercept")
+    if not isinstance(raw_coef, list) or not all(_is_number(v) for v in raw_coef):
+        raise bad('"coef" must be a list of finite numbers')
+    if not _is_number(raw_b):
+        raise bad('"intercept" must be a finite number')
+    raw_names = doc.get("feature_names")
+    if raw_names is None:
+        raw_names = []
+    if not isinstance(raw_names, list) or not all(isinstance(v, str) for v in raw_names):
+        raise bad('"feature_names" must be a list of strings')
+    if len(raw_names) != len(raw_coef):
+        raise bad(f"{len(raw_coef)} coefficients but {len(raw_names)} feature names")
+    sections = {}
+    for key in ("settings", "training_data", "fit"):
+        value = doc.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise bad(f'"{key}" must be an object, not {type(value).__name__}')
+        sections[key] = dict(value or {})
+    source = sections["training_data"]
+    for key in ("offset_column", "offset_array", "format", "sep"):
+        if source.get(key) is not None and not isinstance(source[key], str):
+            raise bad(f'"training_data.{key}" must be a string')
+    if not isinstance(source.get("zero_based", True), bool):
+        raise bad('"training_data.zero_based" must be true or false')
+    if source.get("rows") is not None and not _is_number(source["rows"]):
+        raise bad('"training_data.rows" must be a number')
+    fit = sections["fit"]
+    for key in ("objective", "grad_norm", "n_iter", "n_fev"):
+        if fit.get(key) is not None and not _is_number(fit[key]):
+            raise bad(f'"fit.{key}" must be a finite number')
+    doc = dict(doc, fit=fit)
+    coef = np.asarray(raw_coef, dtype=np.float64).reshape(-1)
+    return SavedModel(coef, float(raw_b), tuple(raw_names), sections["settings"], source, doc)
+
+
+def check_prediction_format(path: str) -> None:
+    """Predictions are CSV (.csv, optionally .gz/.bz2/.xz) or Parquet (.parquet/.pq)."""
+    suffixes = [x.lower() for x in Path(path).suffixes]
+    if suffixes and suffixes[-1] in (".parquet", ".pq"):
+        return
+    if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz"):
+        suffixes.pop()
+    if suffixes and suffixes[-1] == ".csv":
+        return
+    raise CliError(f"--out {path}: predictions are written as CSV (.csv, .csv.gz, .csv.bz2, "
+                   ".csv.xz) or Parquet (.parquet, .pq), or to stdout with --out -; "
+                   "name the file accordingly")
 
 
 class PredictionWriter:

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from typing import Any, Callable, Optional, TextIO
 
 EXTRA = "pip install 'fastlogit[cli]'"
@@ -55,16 +56,90 @@ def require(module: str, purpose: str, package: Optional[str] = None) -> Any:
         raise CliError(f"{purpose} needs {pkg}: pip install {pkg} (or {EXTRA})") from None
 
 
-def check_outputs(out: Optional[str], plot: Optional[str]) -> None:
-    """Fail early when an output cannot be written: a missing folder, or --plot without
-    matplotlib, would otherwise surface only after a long fit."""
-    for path in (out, plot):
-        if path:
-            folder = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(folder):
-                raise CliError(f"cannot write {path}: the folder {folder} does not exist")
+def check_outputs(out: Optional[str], plot: Optional[str],
+                  inputs: Sequence[Optional[str]] = (), out_flag: str = "--out") -> None:
+    """Fail early, before any data are read, when an output cannot or must not be
+    written: a missing folder, a name that is a folder, an output that is one of the
+    input files (the model would overwrite the training data), two outputs with one
+    name, or --plot without matplotlib."""
+    named = [(flag, path) for flag, path in ((out_flag, out), ("--plot", plot)) if path]
+    for flag, path in named:
+        if os.path.isdir(path):
+            raise CliError(f"cannot write {flag} {path}: it is a folder; give a file name")
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise CliError(f"cannot write {flag} {path}: the folder {folder} does not exist")
+        for source in inputs:
+            if source and _same_file(path, source):
+                raise CliError(f"{flag} {path} is the input file {source}: writing it would "
+                               "destroy the input; choose another name")
+    if len(named) == 2 and _same_file(named[0][1], named[1][1]):
+        raise CliError(f"{out_flag} and --plot name the same file ({out}); give two names")
     if plot:
         require("matplotlib", "--plot")
+
+
+def check_threads(threads: Optional[int]) -> None:
+    """--threads: -1 (all cores) or a positive count (larger ones are clamped to 256)."""
+    if threads is not None and threads != -1 and threads < 1:
+        raise CliError(f"--threads must be -1 (all cores) or >= 1, got {threads}")
+
+
+def check_demo_options(args: Any) -> None:
+    """demo's --lam, --max-iter and --threads, by their flags, before any work."""
+    import math
+
+    lam = getattr(args, "lam", None)
+    if lam is not None and not (math.isfinite(lam) and lam >= 0):
+        raise CliError(f"--lam must be a finite number >= 0, got {lam}")
+    max_iter = getattr(args, "max_iter", None)
+    if max_iter is not None and max_iter < 1:
+        raise CliError(f"--max-iter must be >= 1, got {max_iter}")
+    check_threads(getattr(args, "threads", None))
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+class TolerantStdout:
+    """sys.stdout for commands whose real output is files: when the reader of stdout goes
+    away (``fastlogit fit ... | head -5``), the rest of the printed report is dropped
+    instead of aborting the command before it writes its files."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self._silence()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._silence()
+
+    def _silence(self) -> None:
+        self.broken = True
+        try:  # so that the interpreter's exit-time flush cannot fail either
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+        except (OSError, ValueError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def one_line(exc: BaseException) -> str:
