@@ -18,7 +18,7 @@ from fastlogit._core import _hessian, _kernels, _special
 from fastlogit._input._training import training_data
 from fastlogit._input._validate import as_design, as_row_vector
 from fastlogit.backend._curvature import Curvature
-from fastlogit.backend._params import ThreadsMixin, as_out, as_params
+from fastlogit.backend._params import ThreadsMixin, as_out, as_params, no_nan
 
 
 class BinomialObjective(ThreadsMixin):
@@ -152,7 +152,7 @@ class BinomialObjective(ThreadsMixin):
         )
         if self._fit_intercept:
             g[0] = gb
-        return float(loss), g
+        return no_nan((float(loss), g))
 
     def hessp(self, theta: Any, v: Any, out: Optional[np.ndarray] = None) -> np.ndarray:
         """The Hessian at theta times v, in one pass over X (never forms the Hessian).
@@ -168,7 +168,7 @@ class BinomialObjective(ThreadsMixin):
                                      np.ascontiguousarray(vw), vb, hw, self._threads)
         if self._fit_intercept:
             hv[0] = hb
-        return hv
+        return no_nan(hv)
 
     def hessian(self, theta: Any) -> np.ndarray:
         """The Hessian at theta, shape (n_params, n_params), intercept first; one pass.
@@ -181,8 +181,8 @@ class BinomialObjective(ThreadsMixin):
         b, w = self.split(theta)
         curvature = Curvature(self._design, self._sn, self._offset, self._threads,
                               self._fit_intercept, np.zeros(self.n_features))
-        return curvature.hessian(b, w, "the Hessian",
-                                 "Use hessp(theta, v) for products with it instead.")
+        return no_nan(curvature.hessian(b, w, "the Hessian",
+                                 "Use hessp(theta, v) for products with it instead."))
 
     # -- predictions -------------------------------------------------------------------
     def linear_predictor(self, theta: Any, X: Any = None, *, offset: Any = None) -> np.ndarray:
@@ -210,7 +210,7 @@ class BinomialObjective(ThreadsMixin):
             off = as_row_vector(offset, "offset", design.n_rows)
         z = np.empty(design.n_rows, dtype=np.float64)
         _kernels.linear_predictor(*design.kernel_args, w, b, off, z, self._threads)
-        return z
+        return no_nan(z)
 
     def predict_proba(self, theta: Any, X: Any = None, *, offset: Any = None) -> np.ndarray:
         """sigmoid(z): each row's probability of success (see ``linear_predictor``)."""
@@ -220,4 +220,4 @@ class BinomialObjective(ThreadsMixin):
         """2 [L(theta) - L(saturated)], summed row by row as R's glm reports it."""
         z = self.linear_predictor(theta)
         ll = self._sk * _special.log_sigmoid(z) + (self._sn - self._sk) * _special.log_sigmoid(-z)
-        return float(2.0 * np.sum(self._saturated - ll))
+        return float(no_nan(2.0 * np.sum(self._saturated - ll)))

@@ -21,7 +21,7 @@ from fastlogit._input._training import multinomial_training_data
 from fastlogit._input._validate import as_design
 from fastlogit._input._validate_multi import as_real_matrix
 from fastlogit.backend._curvature import check_hessian_size
-from fastlogit.backend._params import ThreadsMixin, as_out, as_params
+from fastlogit.backend._params import ThreadsMixin, as_out, as_params, no_nan
 from fastlogit.backend._softmax_objective import softmax_hessian, softmax_scores
 
 
@@ -170,7 +170,7 @@ class MultinomialObjective(ThreadsMixin):
             *d.design.kernel_args, K, None if d.counts is None else d.counts.reshape(-1),
             d.labels, d.sample_weight, None if d.offset is None else d.offset.reshape(-1),
             W.reshape(-1), b, gW, gb, self._threads)
-        return float(loss), g
+        return no_nan((float(loss), g))
 
     def hessp(self, theta: Any, v: Any, out: Optional[np.ndarray] = None) -> np.ndarray:
         """The Hessian at theta times v, in one pass over X (never forms the Hessian)."""
@@ -188,7 +188,7 @@ class MultinomialObjective(ThreadsMixin):
             None if d.offset is None else d.offset.reshape(-1), W.reshape(-1), b,
             np.ascontiguousarray(V).reshape(-1), np.ascontiguousarray(vb), hW, hb,
             self._threads)
-        return hv
+        return no_nan(hv)
 
     def hessian(self, theta: Any) -> np.ndarray:
         """The Hessian at theta, shape (n_params, n_params), in theta's order.
@@ -216,7 +216,7 @@ class MultinomialObjective(ThreadsMixin):
             order[K + feature] = src
         else:
             order[feature] = src
-        return H[np.ix_(order, order)]
+        return no_nan(H[np.ix_(order, order)])
 
     # -- predictions -------------------------------------------------------------------
     def _scores(self, theta: Any, X: Any, offset: Any, transform: int) -> np.ndarray:
@@ -230,7 +230,7 @@ class MultinomialObjective(ThreadsMixin):
             design = as_design(X, "X", n_features=self.n_features)
             off = None if offset is None else as_real_matrix(offset, "offset",
                                                               (design.n_rows, self._K))
-        return softmax_scores(design, b, W, off, transform, self._threads)
+        return no_nan(softmax_scores(design, b, W, off, transform, self._threads))
 
     def linear_predictor(self, theta: Any, X: Any = None, *, offset: Any = None) -> np.ndarray:
         """Scores z (n_rows, K) for the training rows (X=None) or new rows."""

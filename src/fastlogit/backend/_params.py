@@ -12,7 +12,14 @@ from fastlogit._core._threads import resolve_threads
 
 def as_params(value: Any, name: str, n_params: int) -> np.ndarray:
     """A finite float64 C-contiguous vector of length n_params (no copy when it is one)."""
-    arr = np.asarray(value, dtype=np.float64) if not isinstance(value, np.ndarray) else value
+    if not isinstance(value, np.ndarray):
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be a real vector of length {n_params}; got "
+                            f"{type(value).__name__} ({exc})") from None
+    else:
+        arr = value
     if arr.dtype != np.float64:
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{name} must be a real vector of length {n_params}; "
@@ -24,6 +31,19 @@ def as_params(value: Any, name: str, n_params: int) -> np.ndarray:
         bad = int(np.flatnonzero(~np.isfinite(arr))[0])
         raise ValueError(f"{name} must be finite; entry {bad} is {arr[bad]}")
     return np.ascontiguousarray(arr)
+
+
+def no_nan(result: Any) -> Any:
+    """``result`` (a number, an array or a tuple of them), or a ValueError naming theta when
+    it holds NaN. With finite, validated inputs a NaN can only come from scores x_i . w
+    that overflow float64 (|z| > 1.8e308: inf - inf, 0 * inf); the true value is then not
+    representable, which is said rather than returned as NaN."""
+    parts = result if isinstance(result, tuple) else (result,)
+    if any(np.isnan(np.asarray(part, dtype=np.float64)).any() for part in parts):
+        raise ValueError("theta: the scores X @ coef overflow float64 at this theta (|z| "
+                         "beyond 1.8e308), so the objective is not representable there; "
+                         "use smaller coefficients or rescale the columns of X")
+    return result
 
 
 def as_out(out: Optional[np.ndarray], n_params: int) -> np.ndarray:
