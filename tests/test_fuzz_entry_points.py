@@ -265,3 +265,46 @@ def test_backend_objectives_never_return_nan(prob, scale, seed, multinomial):
                       (np.zeros(obj.n_params + 1), "theta"), ("x", "theta")):
         with pytest.raises(DOCUMENTED, match=name):
             obj.value(bad)
+
+
+# ---------------------------------------------------------------------------
+# fastlogit.dask.fit: the same answer as fit, or the same refusals
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("dask.array")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=":0") as cluster:
+        with distributed.Client(cluster, set_as_default=False) as client:
+            yield client
+
+
+@settings(max_examples=examples(8), deadline=None,
+          suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
+@given(prob=problems(max_rows=30, max_features=3), chunks=st.integers(1, 4),
+       threads=st.sampled_from([1, 2, 2**40]))
+def test_dask_fit_matches_fit_or_refuses_alike(dask_client, prob, chunks, threads):
+    import dask.array as da
+
+    import fastlogit.dask
+
+    X, n, k, s, o, X64 = prob
+    m = X64.shape[0]
+    size = -(-m // chunks)
+    dX = da.from_array(X64, chunks=(size, -1))
+    args = dict(sample_weight=None if s is None else da.from_array(s, chunks=size),
+                offset=None if o is None else da.from_array(o, chunks=size))
+    try:
+        ref, _ = call_strictly(fastlogit.fit, X64, n, k, sample_weight=s, offset=o, threads=1)
+    except DOCUMENTED as exc:
+        with pytest.raises(DOCUMENTED):
+            fastlogit.dask.fit(dX, da.from_array(n, chunks=size), da.from_array(k, chunks=size),
+                               client=dask_client, threads=threads, **args)
+        assert re.search(REFUSALS, str(exc)), exc
+        return
+    res = fastlogit.dask.fit(dX, da.from_array(n, chunks=size), da.from_array(k, chunks=size),
+                             client=dask_client, threads=threads, **args)
+    assert np.all(np.isfinite(res.coef))
+    assert res.objective <= ref.objective + 1e-6 * max(1.0, abs(ref.objective))

@@ -203,3 +203,46 @@ def test_known_tamperings(files, tmp_path, capsys, text):
     bad.write_text(text)
     code, _, err = call(capsys, "predict", bad, files["csv"], "--out", tmp_path / "p.csv")
     assert code == 1 and "m.json" in err and "unexpected" not in err, err
+
+
+# -- random option values: exit 0, or 1 naming the flag
+
+
+_NUMBERS = st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=True),
+                     st.sampled_from([0, 1, -1, 2**40]))
+
+
+@settings(max_examples=examples(25), suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flag=st.sampled_from(["--lam", "--l1-ratio", "--factr", "--pgtol", "--max-iter",
+                             "--threads", "--alpha", "--bins"]), value=_NUMBERS)
+def test_fit_option_values_either_work_or_name_the_flag(files, capsys, flag, value):
+    integer = flag in ("--max-iter", "--threads", "--bins")
+    if integer:
+        if isinstance(value, float):
+            return  # argparse's own "invalid int value" (exit 2), not ours
+    text = str(int(value)) if integer else repr(float(value))
+    out = files["folder"] / "opt.json"
+    try:
+        code, _, err = call(capsys, "fit", files["csv"], "--label", "y", "--summary", "none",
+                            "--out", out, flag, text)
+    except SystemExit as exc:  # argparse: a value it cannot parse
+        assert exc.code == 2
+        return
+    assert code in (0, 1), err
+    if code == 1:
+        assert flag in err or flag.lstrip("-").replace("-", "_") not in err, err
+        assert "unexpected" not in err
+
+
+@settings(max_examples=examples(10), suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.integers(-2, 300), features=st.integers(-1, 30), nnz=st.integers(-1, 8),
+       threads=st.sampled_from([None, 0, 1, 2, 2**40]))
+def test_demo_option_values_either_work_or_name_the_flag(capsys, rows, features, nnz,
+                                                         threads):
+    args = ["demo", "--rows", rows, "--features", features, "--nnz", nnz, "--no-progress"]
+    if threads is not None:
+        args += ["--threads", threads]
+    code, _, err = call(capsys, *args)
+    assert code in (0, 1), err
+    if code == 1:
+        assert "--" in err and "unexpected" not in err, err
