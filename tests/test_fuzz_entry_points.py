@@ -312,3 +312,31 @@ def test_dask_fit_matches_fit_or_refuses_alike(dask_client, prob, chunks, thread
                              client=dask_client, threads=threads, **args)
     assert np.all(np.isfinite(res.coef))
     assert res.objective <= ref.objective + 1e-6 * max(1.0, abs(ref.objective))
+
+
+MULTI_DEFECTS = {
+    "X has NaN": (lambda d, rng: d["X"].__setitem__((0, 0), np.nan), "X"),
+    "negative count": (lambda d, rng: d["Y"].__setitem__((0, 0), -1.0), "counts"),
+    "count NaN": (lambda d, rng: d["Y"].__setitem__((0, 0), np.nan), "counts"),
+    "rows mismatch": (lambda d, rng: d.update(Y=d["Y"][:-1]), "rows"),
+    "weight negative": (lambda d, rng: d.update(sample_weight=-np.ones(len(d["X"]))),
+                        "sample_weight"),
+    "offset shape": (lambda d, rng: d.update(offset=np.zeros(3)), "offset"),
+    "threads 0": (lambda d, rng: d.update(threads=0), "threads"),
+    "X 3-D": (lambda d, rng: d.update(X=d["X"][:, :, None]), "X"),
+}
+
+
+@settings(max_examples=examples(40))
+@given(defect=st.sampled_from(sorted(MULTI_DEFECTS)), m=st.integers(2, 8),
+       K=st.integers(2, 4), seed=st.integers(0, 2**32 - 1))
+def test_multinomial_objective_bad_input_raises_naming_it(defect, m, K, seed):
+    rng = np.random.default_rng(seed)
+    d = {"X": rng.normal(size=(m, 2)), "Y": rng.integers(0, 3, size=(m, K)).astype(float),
+         "sample_weight": None, "offset": None, "threads": 1}
+    corrupt, culprit = MULTI_DEFECTS[defect]
+    corrupt(d, rng)
+    with pytest.raises(DOCUMENTED) as info:
+        call_strictly(MultinomialObjective, d["X"], d["Y"], sample_weight=d["sample_weight"],
+                      offset=d["offset"], threads=d["threads"])
+    assert culprit in str(info.value), (defect, str(info.value))
