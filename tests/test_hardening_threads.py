@@ -135,7 +135,10 @@ def test_resolve_threads_is_total(threads):
 
 def _fork_child_fit(seed):
     X, y = _data(4000, 8, seed)
-    return float(fastlogit.fit(X, y=y, lam=1.0, threads=2).objective)
+    res = fastlogit.fit(X, y=y, lam=1.0, threads=2, solver="newton")  # Hessian kernel too
+    multi = fastlogit.fit_multinomial(X, y=np.arange(4000) % 3, lam=1.0, threads=2)
+    groups = fastlogit.aggregate(np.round(X), y, threads=2).inverse
+    return (float(res.objective), float(multi.objective), groups.tobytes())
 
 
 @pytest.mark.skipif(sys.platform == "win32" or "fork" not in
@@ -144,9 +147,7 @@ def test_forked_children_after_a_threaded_fit_do_not_hang():
     """A fork pool after multi-threaded kernels ran in the parent: every child fits (with
     threads=2, run serially there) and gets the parent's bitwise answer. A hang fails the
     test through the timeout instead of blocking the suite."""
-    X, y = _data(4000, 8, 0)
-    expected = float(fastlogit.fit(X, y=y, lam=1.0, threads=2).objective)  # starts the pool
-    fastlogit.aggregate(np.round(X), y, threads=2)
+    expected = _fork_child_fit(0)  # the parent runs every kernel on two threads first
     ctx = multiprocessing.get_context("fork")
     pool = ctx.Pool(2)
     try:
