@@ -10,6 +10,7 @@ One kernel thread (as in test_fuzz.py) except where threads are the subject.
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -168,12 +169,18 @@ def test_result_methods_and_inference(prob, lam, hostile):
         return
     p = X64.shape[1]
     if hostile == "none":
-        for stat in ("bse", "pvalues", "deviance", "aic", "null_deviance"):
-            value = getattr(res, stat)
-            assert np.all(np.isfinite(value)) or stat == "pvalues", stat
-        ci = res.conf_int()
-        assert np.all(ci[:, 0] <= ci[:, 1])
-        assert isinstance(res.summary(), str) or res.summary() is not None
+        for stat in ("deviance", "aic", "null_deviance"):
+            assert np.isfinite(getattr(res, stat)), stat
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # "nearly singular": said
+                bse = res.bse
+                ci = res.conf_int()
+                res.summary()
+        except ValueError as exc:  # the documented refusal: a singular Hessian
+            assert "singular" in str(exc), exc
+        else:
+            assert np.all(np.isfinite(bse) & (bse > 0)) and np.all(ci[:, 0] <= ci[:, 1])
         proba, _ = call_strictly(res.predict_proba, X, offset=o, threads=1)
         assert np.all((proba >= 0) & (proba <= 1))
         return
