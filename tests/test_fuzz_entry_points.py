@@ -339,7 +339,7 @@ MULTI_DEFECTS = {
        K=st.integers(2, 4), seed=st.integers(0, 2**32 - 1))
 def test_multinomial_objective_bad_input_raises_naming_it(defect, m, K, seed):
     rng = np.random.default_rng(seed)
-    d = {"X": rng.normal(size=(m, 2)), "Y": rng.integers(0, 3, size=(m, K)).astype(float),
+    d = {"X": rng.normal(size=(m, 2)), "Y": rng.integers(1, 3, size=(m, K)).astype(float),
          "sample_weight": None, "offset": None, "threads": 1}
     corrupt, culprit = MULTI_DEFECTS[defect]
     corrupt(d, rng)
