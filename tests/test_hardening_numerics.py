@@ -104,15 +104,15 @@ def test_streaming_one_row_per_call_ends_near_the_optimum():
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "newton", "newton-cg", "gd"])
-@pytest.mark.parametrize("magnitude", [1e8, 1e16, 1e100, 1e300, -1e300])
-def test_huge_warm_start_still_gives_the_optimum(solver, magnitude):
+def test_huge_warm_start_still_gives_the_optimum(solver):
     X, y = _data()
     ref = fastlogit.fit(X, y=y, lam=1.0, solver=solver)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no overflow RuntimeWarning, no ConvergenceWarning
-        res = fastlogit.fit(X, y=y, lam=1.0, solver=solver, x0=np.full(4, magnitude))
-    assert res.converged and np.isfinite(res.objective)
-    assert res.objective <= ref.objective * (1 + 1e-9)
+    for magnitude in (1e8, 1e16, 1e100, 1e300, -1e300):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no overflow RuntimeWarning, no ConvergenceWarning
+            res = fastlogit.fit(X, y=y, lam=1.0, solver=solver, x0=np.full(4, magnitude))
+        assert res.converged and np.isfinite(res.objective)
+        assert res.objective <= ref.objective * (1 + 1e-9)
 
 
 @pytest.mark.parametrize("weight", [1e-315, 5e-324, 1e-200, 1e200])
