@@ -242,6 +242,49 @@ cdef void _softmax_range(
     out[0] = loss
 
 
+cdef void _hessp_range(
+    int layout, const floating *values, const index_t *indices, const index_t *indptr,
+    Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t K, Py_ssize_t r0, Py_ssize_t r1,
+    Py_ssize_t blk, const double *row_total, const double *offset, const double *W,
+    const double *b, const double *V, const double *vb, double *G, double *Z, double *U,
+    double *scratch, double *out, Poll *poll, Py_ssize_t t,
+) noexcept nogil:
+    """One thread's rows [r0, r1) of the Hessian-vector product: out[k] = sum_i R_ik,
+    G += X^T R with R_ik = s_i N_i p_ik (u_ik - sum_c p_ic u_ic), u_i = vb + V^T x_i.
+
+    Each block of rows is read for the scores and the directions while it is in cache,
+    then once more for X^T R: one pass over X.
+    """
+    cdef Py_ssize_t i0 = r0, i1, i, k
+    cdef double pu, r
+    cdef const double *Xb = NULL
+    cdef int ld = 1
+    cdef bint col_major = False
+    memset(G, 0, p * K * sizeof(double))
+    memset(out, 0, K * sizeof(double))
+    while i0 < r1:
+        i1 = i0 + blk if i0 + blk < r1 else r1
+        if interrupted(poll, t, 2 * block_work(layout, indptr, p, i0, i1) * K):
+            break
+        if layout != LAYOUT_CSR:
+            Xb = dense_block(layout, values, n_rows, p, i0, i1, scratch, &ld, &col_major)
+        zk_block(layout, values, indices, indptr, n_rows, p, i0, i1, K, W, b, offset, Z,
+                 Xb, ld, col_major)
+        zk_block(layout, values, indices, indptr, n_rows, p, i0, i1, K, V, vb, NULL, U,
+                 Xb, ld, col_major)
+        for i in range(i1 - i0):
+            softmax_transform(Z + i * K, K, SCORES_PROBA)
+            pu = 0.0
+            for k in range(K):
+                pu += Z[i * K + k] * U[i * K + k]
+            for k in range(K):
+                r = row_total[i0 + i] * Z[i * K + k] * (U[i * K + k] - pu)
+                U[i * K + k] = r
+                out[k] += r
+        xtdk_block(layout, values, indices, indptr, n_rows, p, i0, i1, K, U, G, Xb, ld, col_major)
+        i0 = i1
+
+
 def _dense_scratch(int layout, bint narrow, int T, Py_ssize_t blk, Py_ssize_t p):
     """Per-thread block x n_features double scratch, needed only to widen float32 blocks
     (and F-ordered blocks too tall for BLAS's int leading dimension)."""
@@ -365,3 +408,63 @@ def softmax_scores(
                 i0 = i1
             range_done(&poll, t, T)
     raise_pending(&poll)
+
+
+def softmax_hessp(
+    int layout, const floating[::1] values, const index_t[::1] indices,
+    const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features, Py_ssize_t K,
+    const double[::1] row_total, const double[::1] offset, const double[::1] coef,
+    const double[::1] intercept, const double[::1] direction,
+    const double[::1] direction_intercept, double[::1] hv_out, double[::1] hv_intercept_out,
+    int n_threads,
+):
+    """The loss's Hessian at (W, b) times a direction (V, vb), in one pass over the rows.
+
+    With p_i = softmax(z_i), u_i = vb + V^T x_i and R_ik = s_i N_i p_ik (u_ik - p_i . u_i)
+    (``row_total`` holds s_i N_i), writes X^T R (feature-major, n_features x K) into
+    hv_out and sum_i R_i into hv_intercept_out. The same threads, buffers and merge
+    order as softmax_loss_grad.
+    """
+    cdef Py_ssize_t p = n_features
+    cdef int T = thread_count(n_threads, n_rows, 2 * values.shape[0] * K)
+    cdef Py_ssize_t blk = block_rows_multi(layout, n_rows, p, values.shape[0],
+                                           sizeof(floating), sizeof(index_t), K)
+    cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
+    cdef double[:, ::1] scratch = _dense_scratch(layout, floating is float, T, blk, p)
+    cdef double[::1] gbuf = np.empty(max((T - 1) * p * K, 1), dtype=np.float64)
+    cdef double[::1] g0 = np.empty(max(p * K, 1), dtype=np.float64)
+    cdef double[:, ::1] zbuf = np.empty((T, blk * K), dtype=np.float64)
+    cdef double[:, ::1] ubuf = np.empty((T, blk * K), dtype=np.float64)
+    cdef double[:, ::1] sums = np.zeros((T, K), dtype=np.float64)
+    cdef const double *off = &offset[0] if offset is not None else NULL
+    cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
+    cdef const double *W = &coef[0] if p > 0 else NULL
+    cdef const double *V = &direction[0] if p > 0 else NULL
+    cdef int t
+    cdef Py_ssize_t k
+    cdef double *g
+    cdef double s
+    cdef Poll poll = start_poll(MAIN_THREAD, 2.0 * (<double> values.shape[0] + 16.0 * n_rows) * K)
+    if n_rows == 0:
+        hv_out[:] = 0.0
+        hv_intercept_out[:] = 0.0
+        return
+    with nogil:
+        partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
+                       n_rows, T, &bounds[0])
+        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+            g = &g0[0] if t == 0 else &gbuf[(t - 1) * p * K]
+            _hessp_range(layout, vals, &indices[0], &indptr[0], n_rows, p, K,
+                         bounds[t], bounds[t + 1], blk, &row_total[0], off, W, &intercept[0],
+                         V, &direction_intercept[0], g, &zbuf[t, 0], &ubuf[t, 0],
+                         &scratch[t, 0], &sums[t, 0], &poll, t)
+            range_done(&poll, t, T)
+        merge_thread_buffers(&g0[0], &gbuf[0], T - 1, p * K, T)
+        for k in range(K):
+            s = 0.0
+            for t in range(T):
+                s = s + sums[t, k]
+            hv_intercept_out[k] = s
+    raise_pending(&poll)
+    if p > 0:
+        hv_out[:] = g0[:p * K]

@@ -9,15 +9,13 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from fastlogit._core._threads import resolve_threads
+from fastlogit._input._training import multinomial_training_data
 from fastlogit._input._validate import (
-    as_design,
     as_nonnegative_scalar,
     as_positive_int,
-    as_sample_weight,
 )
-from fastlogit._input._validate_multi import as_class_targets, as_real_matrix
 from fastlogit._models._fit import _feature_names, check_gradient
-from fastlogit._models._multinomial_result import MultinomialResult, MultinomialTrainingData
+from fastlogit._models._multinomial_result import MultinomialResult
 from fastlogit._solvers._base import IterationInfo, Monitor
 from fastlogit._solvers._lbfgs import LbfgsOptions, gradient_floor
 from fastlogit._solvers._multinomial_newton import MultinomialView
@@ -135,29 +133,20 @@ def fit_multinomial(
     True
     """
     names = _feature_names(X, feature_names)
-    design = as_design(X, "X")
+    data, targets = multinomial_training_data(X, y, counts, sample_weight, offset,
+                                              fit_intercept)
+    design, s, off = data.design, data.sample_weight, data.offset
     m, p = design.n_rows, design.n_features
-    if m == 0:
-        raise ValueError("X has no rows: there is nothing to fit")
-    targets = as_class_targets(y, counts, m)
     K = targets.n_classes
-    s = as_sample_weight(sample_weight, m)
-    off = None if offset is None else as_real_matrix(offset, "offset", (m, K))
     lam = as_nonnegative_scalar(lam, "lam")
     factr = as_nonnegative_scalar(factr, "factr")
     pgtol = as_nonnegative_scalar(pgtol, "pgtol")
     max_iter = as_positive_int(max_iter, "max_iter")
     n_threads = resolve_threads(threads)
     solve = get_solver(solver)
-    if p == 0 and not fit_intercept:
-        raise ValueError("X has no columns and fit_intercept=False: there is nothing to fit")
-
     loss = MultinomialLoss(design, K, counts=targets.counts, labels=targets.labels, weights=s,
                            offset=off, threads=n_threads)
     weight = loss.row_totals()
-    if not float(weight.sum()) > 0:
-        raise ValueError("the rows carry no counts (sum of sample_weight * N is 0): "
-                         "nothing to fit")
     if fit_intercept:
         _check_classes_observed(loss.class_totals(), targets.classes)
     std = (Standardization.from_data(design, weight, fit_intercept, n_threads) if standardize
@@ -191,7 +180,7 @@ def fit_multinomial(
         grad_norm=gnorm,
         n_iter=out.n_iter, n_fev=out.n_fev, converged=out.converged, message=out.message,
         solver=solver, settings=settings, n_rows=m, n_features=p, feature_names=names,
-        _training=MultinomialTrainingData(design, targets.counts, targets.labels, s, off),
+        _training=data,
     )
 
 

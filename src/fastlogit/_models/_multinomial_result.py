@@ -10,22 +10,12 @@ import numpy as np
 from scipy.special import gammaln, xlogy
 
 from fastlogit._core._threads import resolve_threads
-from fastlogit._input._validate import Design, as_design
+from fastlogit._input._training import MultinomialTrainingData
+from fastlogit._input._validate import as_design
 from fastlogit._input._validate_multi import as_real_matrix
 from fastlogit.backend._softmax_objective import softmax_scores
 
 _RAW, _PROBA, _LOG_PROBA = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class MultinomialTrainingData:
-    """The validated training inputs (views of the caller's arrays where possible)."""
-
-    design: Design
-    counts: Optional[np.ndarray]  # (n_rows, K) or None when labels were given
-    labels: Optional[np.ndarray]  # (n_rows,) class indices, or None
-    sample_weight: Optional[np.ndarray]
-    offset: Optional[np.ndarray]  # (n_rows, K) or None
 
 
 @dataclass(frozen=True, repr=False, eq=False)

@@ -3,12 +3,8 @@ _newton.newton_refine works on (the binomial one is _newton.BinomialView).
 
     H = sum_i s_i N_i (diag(p_i) - p_i p_i^T) (x) x~_i x~_i^T  +  lam on the diagonal of W
 
-with the parameters ordered class by class, u = [b_0, w_0..., b_1, w_1..., ...]. Block
-(a, c) of H, P x P with P = p + 1 and the intercept first, is the weighted Gram matrix
-X~^T diag(s N p_a ([a = c] - p_c)) X~: one call of _hessian.weighted_gram each (a pass
-over X, dense rows at BLAS speed), K (K + 1) / 2 of them for a <= c. The off-diagonal
-weights are negative and the kernel takes non-negative ones, so those blocks are formed
-with -d and negated.
+with the parameters ordered class by class, u = [b_0, w_0..., b_1, w_1..., ...]; the
+loss's part comes from backend's softmax_hessian (K (K + 1) / 2 weighted Gram passes).
 
 The symmetric parametrisation (all K classes, as scikit-learn) leaves the Hessian
 singular along "every class shifted alike" where nothing is penalised (the intercepts;
@@ -23,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from fastlogit._core import _hessian
-from fastlogit.backend._curvature import check_hessian_size, gram_pairs, penalty_diagonal
-from fastlogit.backend._softmax_objective import softmax_scores
+from fastlogit.backend._curvature import check_hessian_size, penalty_diagonal
+from fastlogit.backend._softmax_objective import softmax_hessian
 
 
 class MultinomialView:
@@ -68,29 +63,14 @@ class MultinomialView:
 
     def hessian(self, u: np.ndarray, purpose: str) -> np.ndarray:
         b, W = self.split(u)
-        design, K, P = self.loss.design, self.K, self.p + 1
-        prob = softmax_scores(design, b, W, self.loss.offset, 1, self.loss.threads)
-        pairs = gram_pairs(design)
-        H = np.empty((K * P, K * P))
-        G = np.empty((P, P))
-        for a in range(K):
-            pa = self.row_totals * prob[:, a]
-            # 1 - p_a as the sum of the other classes' p_c: 1.0 - p_a cancels when p_a is
-            # near 1, and the diagonal block must equal the sum of the off-diagonal ones
-            # (sum_c p_a p_c) or H is indefinite in floating point (seen with |x| ~ 1e150)
-            others = prob[:, np.arange(K) != a].sum(axis=1)
-            for c in range(a, K):
-                d = pa * others if c == a else pa * prob[:, c]
-                _hessian.weighted_gram(*design.kernel_args, np.ascontiguousarray(d), G,
-                                       self.loss.threads, pairs)
-                block = G if c == a else -G
-                H[a * P:(a + 1) * P, c * P:(c + 1) * P] = block
-                H[c * P:(c + 1) * P, a * P:(a + 1) * P] = block.T
-        for a in range(K):
+        loss = self.loss
+        H = softmax_hessian(loss.design, b, W, loss.offset, self.row_totals, loss.threads)
+        P = self.p + 1
+        for a in range(self.K):
             idx = a * P + 1 + np.arange(self.p)
             H[idx, idx] += self.pen[:, a]
         if not self.fit_intercept:
-            keep = np.ones(K * P, dtype=bool)
+            keep = np.ones(self.K * P, dtype=bool)
             keep[::P] = False
             H = H[np.ix_(keep, keep)]
         return H

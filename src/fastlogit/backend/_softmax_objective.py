@@ -30,8 +30,9 @@ from typing import Optional
 
 import numpy as np
 
-from fastlogit._core import _softmax
+from fastlogit._core import _hessian, _softmax
 from fastlogit._input._validate import Design
+from fastlogit.backend._curvature import gram_pairs
 from fastlogit.backend._objective import L2Penalty, Standardization
 
 
@@ -94,6 +95,38 @@ def softmax_scores(design: Design, b: np.ndarray, W: np.ndarray, offset: Optiona
         None if offset is None else offset.reshape(-1), out.reshape(-1), transform, threads,
     )
     return out
+
+
+def softmax_hessian(design: Design, b: np.ndarray, W: np.ndarray, offset: Optional[np.ndarray],
+                    row_totals: np.ndarray, threads: int) -> np.ndarray:
+    """The loss's Hessian at (b, W), class by class: u = [b_0, w_0..., b_1, w_1..., ...].
+
+        H = sum_i s_i N_i (diag(p_i) - p_i p_i^T) (x) x~_i x~_i^T
+
+    Block (a, c), P x P with P = p + 1 and the intercept first, is the weighted Gram
+    matrix X~^T diag(s N p_a ([a = c] - p_c)) X~: one ``weighted_gram`` pass each (dense
+    rows at BLAS speed), K (K + 1) / 2 of them for a <= c. The off-diagonal weights are
+    negative and the kernel takes non-negative ones, so those blocks are formed with -d
+    and negated. The diagonal weight 1 - p_a is the sum of the other classes' p_c:
+    1.0 - p_a cancels when p_a is near 1, and the diagonal block must equal the sum of
+    the off-diagonal ones or H is indefinite in floating point (seen with |x| ~ 1e150).
+    """
+    K, P = b.shape[0], design.n_features + 1
+    prob = softmax_scores(design, b, W, offset, 1, threads)
+    pairs = gram_pairs(design)
+    H = np.empty((K * P, K * P))
+    G = np.empty((P, P))
+    for a in range(K):
+        pa = row_totals * prob[:, a]
+        others = prob[:, np.arange(K) != a].sum(axis=1)
+        for c in range(a, K):
+            d = pa * others if c == a else pa * prob[:, c]
+            _hessian.weighted_gram(*design.kernel_args, np.ascontiguousarray(d), G, threads,
+                                   pairs)
+            block = G if c == a else -G
+            H[a * P:(a + 1) * P, c * P:(c + 1) * P] = block
+            H[c * P:(c + 1) * P, a * P:(a + 1) * P] = block.T
+    return H
 
 
 def centre(b: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
