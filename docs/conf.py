@@ -20,8 +20,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# an in-place build (setup.py build_ext --inplace) is found without installing
-if (ROOT / "src" / "fastlogit").is_dir():
+# an in-place build (setup.py build_ext --inplace) is used without installing; otherwise
+# the installed fastlogit (the sources alone lack the compiled kernels)
+_CORE = ROOT / "src" / "fastlogit" / "_core"
+if any(_CORE.glob("_kernels.*.so")) or any(_CORE.glob("_kernels.*.pyd")):
     sys.path.insert(0, str(ROOT / "src"))
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # the gallery renders without a display
