@@ -133,6 +133,9 @@ class BuildExt(build_ext):
         for ext in self.extensions:
             ext.extra_compile_args = base + (omp[0] if omp else [])
             ext.extra_link_args = omp[1] if omp else []
+        # largest first: the longest compilations start at once and the small ones fill in
+        self.extensions.sort(key=lambda ext: -sum(
+            os.path.getsize(src) for src in ext.sources if os.path.exists(src)))
         _say(f"compiling {len(self.extensions)} extensions, {self.parallel} at a time")
         super().build_extensions()
 
