@@ -53,6 +53,10 @@ ALLOWED = [
 ]
 
 
+# this file quotes the phrases it looks for (in its examples below), so it is not scanned
+SELF = Path(__file__).resolve()
+
+
 def _candidate_files() -> list[Path]:
     try:
         out = subprocess.run(
@@ -66,7 +70,7 @@ def _candidate_files() -> list[Path]:
             files += [p for p in (ROOT / folder).rglob("*") if p.is_file()]
     return sorted(
         p for p in files
-        if p.is_file() and p.suffix in TEXT_SUFFIXES
+        if p.is_file() and p.suffix in TEXT_SUFFIXES and p.resolve() != SELF
         and not SKIP_PARTS.intersection(p.relative_to(ROOT).parts)
     )
 
