@@ -69,6 +69,7 @@ def binomial_interval(k: Any, n: Any, alpha: float = 0.05) -> tuple[np.ndarray, 
 
     Examples
     --------
+    >>> from fastlogit.plot import binomial_interval
     >>> lo, hi = binomial_interval([5.0, 0.0], [10.0, 10.0])
     >>> lo.round(3), hi.round(3)
     (array([0.224, 0.   ]), array([0.776, 0.217]))
@@ -114,6 +115,7 @@ def calibration_bins(p: Any, n: Any, k: Any, bins: int = 10, alpha: float = 0.05
 
     Examples
     --------
+    >>> from fastlogit.plot import calibration_bins
     >>> out = calibration_bins([0.1, 0.2, 0.8, 0.9], [10, 10, 10, 10], [1, 2, 8, 9], bins=2)
     >>> out["predicted"], out["observed"], out["trials"]
     (array([0.15, 0.85]), array([0.15, 0.85]), array([20., 20.]))
