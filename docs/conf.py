@@ -61,7 +61,7 @@ suppress_warnings = ["config.cache"]
 # -- API reference --------------------------------------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
 autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
 numpydoc_show_class_members = False  # each class page lists its own members (template)
 numpydoc_class_members_toctree = False
@@ -69,8 +69,13 @@ numpydoc_validation_checks: set[str] = set()
 
 
 def _skip_member(app, what, name, obj, skip, options):
-    """Leave out scikit-learn's generated metadata-routing methods (documented there)."""
+    """Leave out what others document: members inherited from scikit-learn's base classes
+    (metadata routing, get_params, score...) and from Python's exceptions."""
     if name == "get_metadata_routing" or (name.startswith("set_") and name.endswith("_request")):
+        return True
+    if (getattr(obj, "__module__", None) or "").startswith("sklearn."):
+        return True
+    if getattr(obj, "__objclass__", None) in (BaseException, object):
         return True
     return None
 
