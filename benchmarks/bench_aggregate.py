@@ -2,7 +2,7 @@
 on 0/1 CSR data where each distinct row repeats ~10 times.
 
     pytest benchmarks/bench_aggregate.py                    # 2,000,000 rows, 200,000 distinct
-    FASTLOGIT_BENCH_AGG_ROWS=10000000 pytest benchmarks/bench_aggregate.py   # the issue's size
+    FASTLOGIT_BENCH_AGG_ROWS=10000000 pytest benchmarks/bench_aggregate.py   # 10M rows, 1M distinct
     python -m benchmarks.compare_aggregate --rows 10000000  # one table with peak memory
 """
 

@@ -7,7 +7,7 @@ partitions (.npz) that 2 worker processes x 1 thread load themselves; then
   cluster (parameters out, kernel on 8 blocks, tree sum, gradient back), same point;
 * fit: the whole fit both ways (time per evaluation, and the same answer).
 
-The issue's target: the Dask evaluation within 1.5x of the in-process 2-thread one.
+The target: a Dask evaluation within 1.5x of the in-process 2-thread one.
 The group tables of pytest-benchmark show the ratios (the number in parentheses).
 
     pytest benchmarks/bench_dask.py                        # full size (~2 GB in all)

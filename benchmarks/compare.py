@@ -278,7 +278,7 @@ def compare(problem: str, tools: list, *, repeats: int = 3, threads: int = 2,
           f"{time.perf_counter() - t0:.1f} s", file=log, flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="fastlogit-compare-") as tmp:
-        session = _Session(Path(tmp), problem, quick, lam, threads, timeout, score, log)
+        runner = _Session(Path(tmp), problem, quick, lam, threads, timeout, score, log)
         for name in tools:
             tool = peers.TOOLS[name]
             row: dict = {"tool": name, "label": tool.label, "note": tool.note}
@@ -290,7 +290,7 @@ def compare(problem: str, tools: list, *, repeats: int = 3, threads: int = 2,
                 row["skipped"] = "dense only"
             else:
                 tune = target_gap if name not in overrides else None
-                best = session.measure(tool, row, overrides.get(name, {}), repeats, tune, best)
+                best = runner.measure(tool, row, overrides.get(name, {}), repeats, tune, best)
     scored = [r for r in rows if "objective" in r]
     if ref is not None and scored:
         # polish the best answer once more: no tool should look closer than it is

@@ -1,4 +1,4 @@
-"""Multinomial fit: fastlogit against scikit-learn on the issue's two problems.
+"""Multinomial fit: fastlogit against scikit-learn on two problems (CSR and dense).
 
     PYTHONPATH=src python -m benchmarks.compare_multinomial [--quick] [--threads 2] [--only dense]
 

@@ -46,7 +46,7 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
 
 @pytest.fixture(scope="session")
 def bandwidth():
-    """{threads: bytes/s} for 1 and 2 threads, measured once per session."""
+    """{threads: bytes/s} for 1 and 2 threads, measured once per benchmark run."""
     size = (1 << 26) if QUICK else (1 << 30)
     _SESSION["bandwidth"] = {t: read_bandwidth(t, nbytes=size) for t in (1, 2)}
     return _SESSION["bandwidth"]

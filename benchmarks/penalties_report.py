@@ -1,4 +1,4 @@
-"""Penalty benchmarks of issue 5, one run, one table (medians where a case is repeated).
+"""Penalty benchmarks (L1, elastic-net paths, bounds): one run, one table (medians of repeats).
 
     python benchmarks/penalties_report.py                 # everything (long: ~1 h on 2 cores)
     python benchmarks/penalties_report.py --only l1 path20
@@ -12,7 +12,7 @@ path20   20-lam elastic-net path (l1_ratio = 0.5, default sequence lam_max .. 1e
          on sub-100k with warm starts, against 20 cold fits at the same lams, fastlogit's
          ridge path on the same lams, and scikit-learn's warm-started lbfgs path (ridge: the
          only penalty its lbfgs has; two-row encoding, tol 1e-6, C = 1/lam) on them; and
-         the same path stopped at pgtol = 1e-6 (KKT residual 1e-6, the issue's target).
+         the same path stopped at pgtol = 1e-6 (a KKT residual of 1e-6).
 path50   50-lam lasso path (default sequence, lam_max .. 1e-4 lam_max) on the 1M-row problem
          (make_sparse_binomial()), against cold fits at every ``--cold-every``-th lam,
          extrapolated to all 50 (the sampled lams are spread over the whole path).

@@ -1,4 +1,4 @@
-"""fastlogit's solver="sgd" against scikit-learn's SGDClassifier on "sub-100k" (issue 11).
+"""fastlogit's solver="sgd" against scikit-learn's SGDClassifier on "sub-100k".
 
     python benchmarks/sgd_report.py                # the full problem (~1-2 min + sklearn)
     python benchmarks/sgd_report.py --quick        # 20,000 x 5,000, a smoke run
@@ -14,7 +14,7 @@ relative to the L-BFGS-B optimum (fit with default settings). Times exclude
 scikit-learn's objective evaluations (fastlogit's include its per-epoch full pass, part
 of its stopping rule).
 
-Targets (issue 11): within 1 % of the optimum in less time than scikit-learn's 5
+Targets: within 1 % of the optimum in less time than scikit-learn's 5
 epochs, within 1e-3 in less than 15 s.
 """
 

@@ -1,4 +1,8 @@
-"""Binomial data without expansion: two rows of (x, n, k) instead of eight 0/1 rows.
+"""
+Binomial data without expansion
+===============================
+
+Two rows of (x, n, k) instead of eight 0/1 rows.
 
 Two groups, each with 4 trials: group A (x = [1, 0]) had 3 successes, group B
 (x = [0, 1]) had 1. fastlogit fits the two binomial rows directly,
@@ -41,7 +45,7 @@ def expand(X: np.ndarray, n: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def main(argv: list | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--small", action="store_true",
                         help="accepted for uniformity with the other examples (already tiny)")
     parser.parse_args(argv)
@@ -89,4 +93,6 @@ def main(argv: list | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    if status:  # a disagreement: fail loudly (also when the docs run this example)
+        sys.exit(status)

@@ -1,4 +1,8 @@
-"""Newton/IRLS vs L-BFGS-B (and truncated Newton, and gradient descent) on one problem.
+"""
+Newton against L-BFGS-B
+=======================
+
+Newton/IRLS, L-BFGS-B, truncated Newton and gradient descent on one problem.
 
 All of fastlogit's solvers minimise the same objective; they differ in how
 much they learn from each pass over the data:
@@ -127,7 +131,7 @@ def plot(path: str, traces: dict, best: float) -> None:
 
 
 def main(argv: list | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--small", action="store_true", help="5,000 x 20 (for tests)")
     parser.add_argument("--rows", type=int, default=None, help="rows (default 100,000)")
     parser.add_argument("--features", type=int, default=None, help="features (default 50)")
@@ -187,4 +191,6 @@ def main(argv: list | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    if status:  # a disagreement: fail loudly (also when the docs run this example)
+        sys.exit(status)

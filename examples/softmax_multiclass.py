@@ -1,4 +1,8 @@
-"""Softmax (multinomial) logistic regression on a small multiclass set: Fisher's iris.
+"""
+Softmax regression on the iris flowers
+======================================
+
+Softmax (multinomial) logistic regression on a small multiclass set: Fisher's iris.
 
 150 flowers, 4 measurements, 3 species. fastlogit.fit_multinomial minimises
 
@@ -28,7 +32,7 @@ import fastlogit
 
 
 def main(argv: list | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().split("\n")[0])
     parser.add_argument("--lam", type=float, default=1.0, help="L2 penalty (default 1)")
     parser.add_argument("--small", action="store_true",
                         help="accepted for uniformity with the other examples (already small)")
@@ -87,4 +91,6 @@ def main(argv: list | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    if status:  # a disagreement: fail loudly (also when the docs run this example)
+        sys.exit(status)

@@ -219,6 +219,7 @@ def test_compare_end_to_end(cache, tmp_path):
 
 
 def test_compare_skips_dense_only_tools_on_sparse_problems(cache):
+    pytest.importorskip("statsmodels", reason="without it, the row says 'not installed'")
     report = compare.compare("sparse-1m", ["statsmodels"], repeats=1, threads=1, quick=True,
                              target_gap=None, log=None)
     assert report["rows"][0]["skipped"] == "dense only"
@@ -241,9 +242,9 @@ def test_tuning_keeps_the_loosest_setting_that_reaches_the_gap(monkeypatch):
     monkeypatch.setattr(compare._Session, "fit", fake_fit)
     tool = peers.Tool("fake", "fake", (), {"gradient_tol": 1e-4}, None, None,
                       ladder=tuple({"gradient_tol": t} for t in gaps))
-    session = compare._Session(None, "p", True, 1.0, 1, 10.0, None, None)
+    runner = compare._Session(None, "p", True, 1.0, 1, 10.0, None, None)
     row: dict = {}
-    session.measure(tool, row, {}, 3, 1e-9, best)
+    runner.measure(tool, row, {}, 3, 1e-9, best)
     assert calls == [("tune1", 1e-4), ("tune2", 1e-5), ("tune3", 1e-6), ("run2", 1e-6),
                      ("run3", 1e-6)]
     assert row["settings"] == {"gradient_tol": 1e-6} and row["tuned"]
@@ -251,9 +252,9 @@ def test_tuning_keeps_the_loosest_setting_that_reaches_the_gap(monkeypatch):
     assert row["fit_s"] == 5.0  # the median of the three fits at 1e-6 (4, 5, 6 s)
     calls.clear()
     row = {}
-    session.measure(tool, row, {}, 2, 1e-14, best)  # out of reach: the tightest rung
+    runner.measure(tool, row, {}, 2, 1e-14, best)  # out of reach: the tightest rung
     assert [c[1] for c in calls] == [1e-4, 1e-5, 1e-6, 1e-7, 1e-7]
     assert row["settings"] == {"gradient_tol": 1e-7}
     calls.clear()
-    session.measure(tool, {}, {"gradient_tol": 1e-5}, 2, None, best)  # fixed: no ladder
+    runner.measure(tool, {}, {"gradient_tol": 1e-5}, 2, None, best)  # fixed: no ladder
     assert calls == [("run1", 1e-5), ("run2", 1e-5)]

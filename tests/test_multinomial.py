@@ -157,6 +157,7 @@ def test_objective_gradient_matches_finite_differences(fit_intercept):
 
 
 def _sklearn(X, y, C, fit_intercept=True, sample_weight=None):
+    pytest.importorskip("sklearn", reason="the reference fit is scikit-learn's")
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=C, tol=1e-11, max_iter=20000,
@@ -195,6 +196,7 @@ def test_matches_sklearn_with_weights_and_without_intercept():
 
 @pytest.mark.parametrize("name", ["iris", "wine", "digits"])
 def test_matches_sklearn_on_bundled_data(name):
+    pytest.importorskip("sklearn", reason="the data sets and the reference are scikit-learn's")
     from sklearn import datasets
     from sklearn.preprocessing import StandardScaler
 

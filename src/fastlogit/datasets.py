@@ -82,6 +82,7 @@ def make_sparse_binomial(
 
     Examples
     --------
+    >>> from fastlogit.datasets import make_sparse_binomial
     >>> prob = make_sparse_binomial(1000, 200, 8, seed=1)
     >>> prob.X.shape, prob.X.nnz
     ((1000, 200), 8000)
@@ -128,6 +129,7 @@ def make_dense_binomial(
 
     Examples
     --------
+    >>> from fastlogit.datasets import make_dense_binomial
     >>> prob = make_dense_binomial(100, 5, seed=1)
     >>> prob.X.shape
     (100, 5)

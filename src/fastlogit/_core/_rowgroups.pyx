@@ -229,8 +229,8 @@ cdef Py_ssize_t group_by_hash(
     return n_groups
 
 
-def _hash_rows(int layout, const floating[::1] values, const index_t[::1] indices,
-               const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t p, int T):
+cdef object _hash_rows(int layout, const floating[::1] values, const index_t[::1] indices,
+                      const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t p, int T):
     """Step 1: the row hashes, or None when a CSR row is not canonical (see is_canonical_row)."""
     hashes_arr = np.empty(max(n_rows, 1), dtype=np.uint64)
     cdef uint64_t[::1] hashes = hashes_arr

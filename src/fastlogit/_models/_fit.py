@@ -79,7 +79,7 @@ def fit(
 ) -> LogitResult:
     """Fit regularised logistic regression to binomial rows (X, n, k).
 
-    Minimises
+    Minimises::
 
         F(b, w) = sum_i s_i [n_i log(1 + exp(z_i)) - k_i z_i]
                   + lam [(1 - l1_ratio)/2 sum_j c_j w_j^2 + l1_ratio sum_j c_j |w_j|],
@@ -154,10 +154,10 @@ def fit(
         coefficients only good to ~1e-3 on ill-conditioned data). "newton-cg"
         and "gd" use the same test. "newton" stops after a step whose Newton
         decrement (the decrease of F / sum(s n) it predicts) is at most
-        factr * eps * max(|F / sum(s n)|, 1): that step has brought the
+        ``factr * eps * max(|F / sum(s n)|, 1)``: that step has brought the
         coefficients to about machine precision.
     pgtol : float, optional
-        ... or when max_j |dF/dtheta_j| / sum(s n) <= pgtol, the gradient in
+        ... or when ``max_j |dF/dtheta_j| / sum(s n) <= pgtol``, the gradient in
         the standardised coordinates the solver works in (the projected
         gradient / KKT residual with L1 or bounds). Values below the rounding
         floor (about 1e-8) cannot be reached by any objective-driven line
@@ -197,7 +197,7 @@ def fit(
         solver="sgd" only: seed of the order of the batches.
     tol : float, optional
         solver="sgd" only: stop when 3 epochs in a row lower F / sum(s n) by
-        less than tol * max(|F / sum(s n)|, 1) (default 1e-5); 0 runs to max_iter
+        less than ``tol * max(|F / sum(s n)|, 1)`` (default 1e-5); 0 runs to max_iter
         unless F stops improving. The best epoch's answer is returned.
 
     Returns

@@ -270,7 +270,7 @@ class InferenceMixin:
 
     @cached_property
     def pvalues(self) -> np.ndarray:
-        """Two-sided p-values 2 Phi(-|z|) of the Wald tests, shape (n_params,)."""
+        """Two-sided p-values ``2 Phi(-|z|)`` of the Wald tests, shape (n_params,)."""
         return 2.0 * ndtr(-np.abs(self.zvalues))
 
     def conf_int(self, alpha: float = 0.05) -> np.ndarray:

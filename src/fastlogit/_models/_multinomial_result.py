@@ -38,7 +38,7 @@ class MultinomialResult(VersionedPickle):
         F(b, W): the penalised negative log-likelihood without the
         multinomial-coefficient constant, unscaled.
     grad_norm : float
-        max |dF/dtheta| / sum_i s_i N_i at the answer, in the solver's
+        ``max |dF/dtheta| / sum_i s_i N_i`` at the answer, in the solver's
         standardised coordinates (the quantity compared with ``pgtol``).
     n_iter, n_fev : int
         Solver iterations and objective+gradient evaluations (passes over X).

@@ -38,7 +38,7 @@ class LogitResult(VersionedPickle, InferenceMixin):
         F(b, w): the penalised negative log-likelihood without the constant
         sum_i s_i log C(n_i, k_i), unscaled.
     grad_norm : float
-        max_j |dF/dtheta_j| / sum_i s_i n_i at the answer, in the standardised
+        ``max_j |dF/dtheta_j| / sum_i s_i n_i`` at the answer, in the standardised
         coordinates the solver works in: the quantity compared with ``pgtol``.
         With an L1 term or bounds, the largest violation of the optimality (KKT)
         conditions in the same units: per coefficient the distance from 0 of

@@ -187,7 +187,7 @@ def path(
 ) -> PathResult:
     """Fit a regularisation path: a decreasing sequence of lams, each warm-started.
 
-    Solves the problem of ``fastlogit.fit`` at every lam,
+    Solves the problem of ``fastlogit.fit`` at every lam::
 
         F(b, w) = sum_i s_i [n_i log(1 + exp(z_i)) - k_i z_i]
                   + lam [(1 - l1_ratio)/2 sum_j c_j w_j^2 + l1_ratio sum_j c_j |w_j|],

@@ -90,7 +90,7 @@ class LogisticRegression(_SparseInput, ClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (1,) or (n_classes,)
     n_iter_ : ndarray of shape (1,)
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when X has string column names (a pandas DataFrame).
 
     Examples
@@ -312,7 +312,7 @@ class BinomialRegressor(_SparseInput, RegressorMixin, BaseEstimator):
     intercept_ : float
     n_iter_ : int
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     Examples
     --------
