@@ -9,6 +9,9 @@ array([0.726, 0.274])
 from fastlogit._aggregate import Aggregated, aggregate
 from fastlogit._cv import CVResult, cv
 from fastlogit._fit import fit
+from fastlogit._glm import glm
+from fastlogit._glm_compare import WaldTest, anova, drop1, wald_test
+from fastlogit._glm_result import GLMResult
 from fastlogit._inference import SeparationWarning
 from fastlogit._multinomial import fit_multinomial
 from fastlogit._multinomial_result import MultinomialResult
@@ -23,21 +26,27 @@ __all__ = [
     "Aggregated",
     "CVResult",
     "ConvergenceWarning",
+    "GLMResult",
     "IterationInfo",
     "LogitResult",
     "MultinomialResult",
     "PathResult",
     "SeparationWarning",
+    "WaldTest",
     "__version__",
     "aggregate",
+    "anova",
     "cv",
+    "drop1",
     "fit",
     "fit_multinomial",
+    "glm",
     "log1pexp",
     "log_sigmoid",
     "partial_fit",
     "path",
     "sigmoid",
+    "wald_test",
 ]
 
 # The scikit-learn estimators (fastlogit.LogisticRegression, fastlogit.BinomialRegressor)

@@ -75,6 +75,7 @@ def fit(
     batch_size: Optional[int] = None,
     random_state: Any = None,
     tol: Optional[float] = None,
+    method: str = "ml",
 ) -> LogitResult:
     """Fit regularised logistic regression to binomial rows (X, n, k).
 
@@ -195,6 +196,13 @@ def fit(
         solver="sgd" only: stop when 3 epochs in a row lower F / sum(s n) by
         less than tol * max(|F / sum(s n)|, 1) (default 1e-5); 0 runs to max_iter
         unless F stops improving. The best epoch's answer is returned.
+    method : {"ml", "firth"}, default "ml"
+        "ml": the (penalised) maximum likelihood above. "firth": Firth's
+        bias-reduced estimate (Jeffreys-prior penalised likelihood; brglm2's
+        ``type = "AS_mean"``), finite also on separated data; lam does not
+        apply (Jeffreys' prior replaces the penalty), and l1_ratio,
+        penalty_factor, bounds and the solver options are refused. Up to 5000
+        parameters (a dense information matrix per iteration).
 
     Returns
     -------
@@ -237,6 +245,9 @@ def fit(
     """
     names = _feature_names(X, feature_names)
     data = training_data(X, n, k, y, sample_weight, offset, fit_intercept)
+    if method != "ml":
+        return _fit_firth(method, data, fit_intercept, threads, max_iter, names,
+                          l1_ratio=l1_ratio, penalty_factor=penalty_factor, bounds=bounds)
     p = data.design.n_features
     lam = as_nonnegative_scalar(lam, "lam")
     l1_ratio = as_l1_ratio(l1_ratio)
@@ -282,6 +293,21 @@ def fit(
     if solver == "sgd":
         return with_sgd_state(make_result(sol, out, data, settings, names), options)
     return make_result(sol, out, data, settings, names)
+
+
+def _fit_firth(method: str, data: TrainingData, fit_intercept: bool, threads: Optional[int],
+               max_iter: int, names: Optional[tuple], **refused: Any) -> LogitResult:
+    from fastlogit._firth import fit_firth
+
+    if method != "firth":
+        raise ValueError(f"method must be 'ml' or 'firth'; got {method!r}")
+    for key, value in refused.items():
+        if value is not None and not (key == "l1_ratio" and value == 0.0):
+            raise ValueError(f"method='firth' does not take {key} (Jeffreys' prior is its "
+                             f"only penalty); remove {key}=")
+    return fit_firth(data, fit_intercept, resolve_threads(threads),
+                     max_iter=min(as_positive_int(max_iter, "max_iter"), 1000),
+                     feature_names=names)
 
 
 def training_data(X: Any, n: Any, k: Any, y: Any, sample_weight: Any, offset: Any,
@@ -355,6 +381,19 @@ def make_result(sol: Solution, out: SolverOutcome, data: TrainingData, settings:
         coef=sol.coef, intercept=sol.intercept, objective=sol.objective,
         grad_norm=sol.grad_norm, n_iter=out.n_iter, n_fev=out.n_fev, converged=out.converged,
         message=out.message, solver=settings["solver"], settings=settings,
+        n_rows=data.design.n_rows, n_features=data.design.n_features, feature_names=names,
+        _training=data,
+    )
+
+
+def make_result_from(intercept: float, coef: np.ndarray, objective: float, grad_norm: float,
+                     n_iter: int, n_fev: int, converged: bool, message: str,
+                     data: TrainingData, settings: dict, names: Optional[tuple]) -> LogitResult:
+    """A LogitResult from a fit made outside the solver registry (Firth's method)."""
+    return LogitResult(
+        coef=np.asarray(coef, dtype=np.float64), intercept=float(intercept),
+        objective=float(objective), grad_norm=grad_norm, n_iter=n_iter, n_fev=n_fev,
+        converged=converged, message=message, solver=settings["solver"], settings=settings,
         n_rows=data.design.n_rows, n_features=data.design.n_features, feature_names=names,
         _training=data,
     )
