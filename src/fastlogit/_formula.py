@@ -27,6 +27,8 @@ from typing import Any, Optional
 import numpy as np
 import scipy.sparse as sp
 
+from fastlogit._bigfactor import append_factors, split_big_factors
+
 NA_ACTIONS = ("omit", "drop", "raise")
 # Designs holding at least this fraction of non-zeros are kept dense (faster kernels);
 # a dense array then needs at most 8 / (0.3 * 12) ~ 2.2 times the CSR bytes.
@@ -197,10 +199,12 @@ class Encoding:
     column_names: tuple  # without the intercept
     intercept: bool
     terms: tuple  # (term label, column indices (no intercept), factor names) per term
+    big_factors: tuple = ()  # many-level factors encoded by _bigfactor, after spec's columns
 
     def used_columns(self, data: Any) -> list:
         """The data columns the right-hand side and the offsets read."""
         names = set(self.spec.required_variables if self.spec is not None else ())
+        names |= {f.column for f in self.big_factors}
         for expr in self.offsets:
             names |= _names_in(expr)
         return [c for c in data.columns if c in names]
@@ -214,15 +218,9 @@ class Encoding:
             column = _factor_column(name, data)
             if column is None:
                 continue
-            known = set(state["categories"])
-            values = pd.unique(data[column].dropna())
-            unseen = [v for v in values if v not in known]
-            if unseen:
-                raise ValueError(
-                    f"column {column!r} of the new data holds the level {unseen[0]!r}, which the "
-                    f"model was not fitted with (known levels: "
-                    f"{_preview(state['categories'])}). Drop those rows or map them to a known "
-                    f"level first")
+            _check_known(data, column, state["categories"])
+        for f in self.big_factors:
+            _check_known(data, f.column, f.levels)
 
     def design(self, data: Any) -> Any:
         """The encoded columns (no intercept) of complete rows of ``data``, CSR or dense."""
@@ -230,7 +228,8 @@ class Encoding:
         if self.spec is None:
             return np.zeros((len(data), 0))
         mm = self.spec.get_model_matrix(data, output="sparse", na_action="ignore")
-        return _finish_design(mm, self.intercept)
+        X = _finish_design(mm, self.intercept)
+        return append_factors(X, list(self.big_factors), data) if self.big_factors else X
 
     def offset(self, data: Any) -> Optional[np.ndarray]:
         """The sum of the formula's offset(...) terms over ``data``, or None."""
@@ -239,6 +238,17 @@ class Encoding:
             value = _as_float(evaluate(expr, data, "offset"), f"offset({expr})")
             total = value if total is None else total + value
         return total
+
+
+def _check_known(data: Any, column: str, levels: Any) -> None:
+    _, pd = require_formula_libraries()
+    known = set(levels)
+    unseen = [v for v in pd.unique(data[column].dropna()) if v not in known]
+    if unseen:
+        raise ValueError(
+            f"column {column!r} of the new data holds the level {unseen[0]!r}, which the "
+            f"model was not fitted with (known levels: {_preview(levels)}). Drop those rows "
+            f"or map them to a known level first")
 
 
 def _preview(levels: Any, limit: int = 8) -> str:
@@ -275,8 +285,10 @@ def encode(formula: str, data: Any) -> tuple[Encoding, Any]:
     """Fit the encoding of ``formula`` on ``data`` (complete rows): (Encoding, design)."""
     formulaic, _ = require_formula_libraries()
     lhs, rhs, offsets = split_formula(formula)
+    rest, big = split_big_factors(_top_level_split(rhs, "+"), data, rhs)
     try:
-        mm = formulaic.model_matrix(rhs, data, output="sparse", na_action="raise")
+        mm = formulaic.model_matrix("+".join(rest) if rest else "1", data, output="sparse",
+                                    na_action="raise")
     except Exception as exc:
         raise ValueError(f"formulaic could not build the model matrix of {rhs!r}: {exc}") from exc
     spec = mm.model_spec
@@ -290,9 +302,17 @@ def encode(formula: str, data: Any) -> tuple[Encoding, Any]:
             continue
         factors = tuple(sorted(str(f) for f in getattr(term, "factors", ())))
         terms.append((label, tuple(int(c) - shift for c in cols), factors))
-    enc = Encoding(formula, lhs, rhs, offsets, spec, tuple(names[shift:]), intercept,
-                   tuple(terms))
-    return enc, _finish_design(mm, intercept)
+    X = _finish_design(mm, intercept)
+    names = names[shift:]
+    if big:
+        X = append_factors(X, big, data)
+        for f in big:
+            terms.append((f.column, tuple(range(len(names), len(names) + len(f.levels) - 1)),
+                          (f.column,)))
+            names += list(f.column_names)
+    enc = Encoding(formula, lhs, rhs, offsets, spec, tuple(names), intercept, tuple(terms),
+                   tuple(big))
+    return enc, X
 
 
 # -- the model frame ---------------------------------------------------------------------

@@ -24,6 +24,9 @@ from fastlogit._validate import as_design
 
 FAMILIES = ("binomial", "quasibinomial")
 PREDICT_TYPES = ("link", "response")
+# Above this many coefficients, a model with a many-level factor gets its standard errors
+# from the factor-absorbing block formulas (_absorb.py) instead of the dense covariance.
+ABSORB_MIN_PARAMS = 2000
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -118,7 +121,21 @@ class GLMResult:
         return self.dispersion
 
     @cached_property
+    def _absorbed(self) -> Optional[np.ndarray]:
+        """The many-level factor's columns when the dense covariance is too big to form."""
+        from fastlogit._absorb import absorbable_block
+
+        if self.rank <= ABSORB_MIN_PARAMS:
+            return None
+        return absorbable_block(self)
+
+    @cached_property
     def _cov(self) -> np.ndarray:
+        if self._absorbed is not None:
+            raise ValueError(
+                f"the full covariance of {self.rank} coefficients is not formed for a model "
+                f"with a many-level factor (it would take {8 * self.rank ** 2 / 1e9:.1f} GB); "
+                f"bse, tvalues, pvalues and conf_int() are computed exactly without it")
         if self.cov_type == "nonrobust":
             return self.fit.cov_params() * self.dispersion
         return robust_cov(self.fit, self.cov_type, self.frame.groups)
@@ -144,6 +161,11 @@ class GLMResult:
 
     @cached_property
     def _bse(self) -> np.ndarray:
+        if self._absorbed is not None:
+            from fastlogit._absorb import absorbed_bse
+
+            return absorbed_bse(self.fit, self._absorbed, self.cov_type, self.frame.groups,
+                                self.dispersion)
         return np.sqrt(np.diag(self._cov))
 
     @property

@@ -471,8 +471,9 @@ def warn_if_separated(objective: Any, b: float, w: np.ndarray,
     if rows.size == 0:
         return
     X = loss.design.matrix[rows[:_NAMING_ROWS]]  # a few rows, for naming
-    contrib = np.asarray(abs(X.multiply(w) if hasattr(X, "multiply") else X * w).max(axis=0)
-                         ).ravel() if w.size else np.zeros(0)
+    peak = abs(X.multiply(w) if hasattr(X, "multiply") else X * w).max(axis=0) if w.size else 0
+    peak = peak.toarray() if hasattr(peak, "toarray") else peak  # CSR: a sparse row
+    contrib = np.asarray(peak, dtype=np.float64).ravel() if w.size else np.zeros(0)
     order = np.argsort(-contrib)[:5]
     top = contrib[order[0]] if order.size else 0.0
     big = [int(j) for j in order if contrib[j] > 0 and contrib[j] >= 0.25 * top]

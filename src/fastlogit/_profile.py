@@ -21,6 +21,7 @@ from scipy.optimize import brentq
 from scipy.special import ndtri
 
 _MAX_STEPS = 60
+_SMALL_WORK = 200_000
 
 
 def profile_interval(model: Any, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -41,6 +42,8 @@ def profile_interval(model: Any, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     target = model.dispersion * z * z
     d0 = res.deviance
     lam = float(res.settings.get("lam", 0.0))
+    # dozens of refits: on small data, thread start-up would dominate each one
+    threads = 1 if t.design.n_rows * P < _SMALL_WORK else res.settings.get("threads")
     base_offset = np.zeros(t.design.n_rows) if t.offset is None else t.offset
     lower, upper = np.full(P, -np.inf), np.full(P, np.inf)
     for j in range(P):
@@ -69,7 +72,7 @@ def profile_interval(model: Any, alpha: float) -> tuple[np.ndarray, np.ndarray]:
                     kwargs["x0"] = start
                 sub = fastlogit.fit(Xj, t.n, t.k, sample_weight=t.sample_weight,
                                     offset=base_offset + value * col, fit_intercept=fit_b,
-                                    lam=lam, solver="newton", **kwargs)
+                                    lam=lam, solver="newton", threads=threads, **kwargs)
             return float(sub.deviance - d0 - target)
 
         for side, out in ((-1.0, lower), (1.0, upper)):
