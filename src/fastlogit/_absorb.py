@@ -67,6 +67,13 @@ def absorbed_bse(res: Any, block: np.ndarray, cov_type: str, groups: Any,
     L = block.size
     live = code >= 0
     hb = np.bincount(code[live], weights=(d * val * val)[live], minlength=L)
+    lam = float(res.settings.get("lam", 0.0) or 0.0)
+    if lam > 0:  # the ridge's Hessian lam c_j, as cov_params() includes it
+        factor = res.settings.get("penalty_factor")
+        pen = lam * (np.ones(p) if factor is None else np.asarray(factor, dtype=np.float64))
+        H_AA[np.arange(int(intercept), H_AA.shape[0]), np.arange(int(intercept), H_AA.shape[0])] \
+            += pen[a_cols]
+        hb = hb + pen[block]
     S_op = sp.csr_matrix(((d * val)[live], (code[live], np.flatnonzero(live))),
                          shape=(L, X.shape[0]))
     H_BA = np.asarray((S_op @ XA).todense())

@@ -111,7 +111,8 @@ def fit_firth(data: Any, fit_intercept: bool, threads: int, max_iter: int = 100,
 
     point = at(b, w)
     converged, n_iter, n_fev = False, 0, 1
-    for n_iter in range(1, max_iter + 1):
+    while n_iter < max_iter:
+        n_iter += 1
         theta = np.concatenate(([point.b], point.w)) if fit_intercept else point.w
         step = point.step
         if np.all(np.abs(step) <= tol * (1.0 + np.abs(theta))):

@@ -84,7 +84,8 @@ def _top_level_split(text: str, sep: str) -> list[str]:
 def split_formula(formula: str) -> tuple[str, str, tuple]:
     """(response, right-hand side without offsets, offset expressions) of ``formula``."""
     if not isinstance(formula, str):
-        raise TypeError(f"formula must be a string such as 'y ~ x + g'; got {type(formula).__name__}")
+        raise TypeError(f"formula must be a string such as 'y ~ x + g'; "
+                        f"got {type(formula).__name__}")
     sides = _top_level_split(formula, "~")
     if len(sides) != 2 or not sides[0].strip() or not sides[1].strip():
         raise ValueError(f"formula must read 'response ~ terms' with one '~'; got {formula!r}")
@@ -157,7 +158,8 @@ def response_counts(lhs: str, data: Any, weights: Optional[np.ndarray]
         bad = np.flatnonzero((k < 0) | (f < 0))
         if bad.size:
             raise ValueError(f"cbind(successes, failures) needs non-negative counts; row "
-                             f"{int(bad[0])} has {k[bad[0]]:g} successes and {f[bad[0]]:g} failures")
+                             f"{int(bad[0])} has {k[bad[0]]:g} successes and "
+                             f"{f[bad[0]]:g} failures")
     else:
         raw = evaluate(lhs, data, "response")
         series = raw if isinstance(raw, pd.Series) else pd.Series(np.asarray(raw))
@@ -376,7 +378,7 @@ def model_frame(formula: str, data: Any, weights: Any = None, offset: Any = None
     miss = np.zeros(len(data), dtype=bool)
     for col in sorted(c for c in needed if c in data.columns):
         miss |= _missing(data[col].to_numpy())
-    for name, arr in (("weights", w), ("offset", o), ("groups", g)):
+    for arr in (w, o, g):
         if arr is not None:
             miss |= _missing(arr)
     n_dropped = int(miss.sum())

@@ -4,8 +4,9 @@ linear hypotheses (car's linearHypothesis)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 from scipy import stats

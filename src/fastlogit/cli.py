@@ -25,6 +25,7 @@ from typing import Any, Optional
 import numpy as np
 
 import fastlogit
+from fastlogit import _cli_glm
 from fastlogit._cli_util import (
     CliError,
     Progress,
@@ -84,7 +85,8 @@ def _solver_options(p: argparse.ArgumentParser, lam_default: Optional[float] = 1
 
 
 def _fit_kwargs(args: argparse.Namespace, callback: Any) -> dict:
-    kwargs: dict = dict(lam=args.lam, solver=args.solver, factr=args.factr, pgtol=args.pgtol,
+    kwargs: dict = dict(lam=1.0 if args.lam is None else args.lam, solver=args.solver,
+                        factr=args.factr, pgtol=args.pgtol,
                         max_iter=args.max_iter, threads=args.threads,
                         fit_intercept=args.intercept, callback=callback,
                         verbose=getattr(args, "verbose", False))
@@ -142,6 +144,8 @@ def _add_fit(sub: Any, common: argparse.ArgumentParser) -> None:
     g.add_argument("--targets", metavar="FILE.npz",
                    help="npz: a second file holding the outcome (and weights, offset) arrays")
     _solver_options(p)
+    _cli_glm.add_arguments(p)
+    p.set_defaults(lam=None)  # 1.0 for array fits, 0 (R's glm) for formula models
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="MODEL.json", help="write the model to this JSON file")
     g.add_argument("--summary", choices=["auto", "full", "none"], default="auto",
@@ -160,6 +164,8 @@ def _fit_command(args: argparse.Namespace) -> int:
     from fastlogit._cli_io import Columns, detect_format, read_training
     from fastlogit._cli_model import model_document, save_model
 
+    if _cli_glm.wanted(args):
+        return _cli_glm.run(args)
     fmt = detect_format(args.data, args.format)
     if args.positive is not None and args.label is None:
         raise CliError("--positive needs --label COL")
