@@ -15,7 +15,8 @@ pd = pytest.importorskip("pandas")
 pytest.importorskip("formulaic")
 
 import fastlogit  # noqa: E402
-from fastlogit import _bigfactor, _glm_result  # noqa: E402
+from fastlogit.formula import _bigfactor  # noqa: E402
+from fastlogit.formula import _result as _glm_result  # noqa: E402
 
 
 def table(m=400, seed=0, levels=4):
