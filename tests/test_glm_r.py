@@ -227,6 +227,8 @@ def test_cbpp_cluster_quasi_profile_predict(refs):
     m = fastlogit.glm("cbind(incidence, size - incidence) ~ period", df)
     check_fit(m, r["main"])
     check_robust(m, r["main"]["robust"], groups=df["herd"])
+    np.testing.assert_allclose(m.with_cov("cluster", groups="herd").bse,
+                               r["main"]["robust"]["cluster"], **STAT)
     q = fastlogit.glm("cbind(incidence, size - incidence) ~ period", df,
                       family="quasibinomial", cov_type="cluster", groups="herd")
     np.testing.assert_allclose(q.bse, r["quasi"]["robust"]["cluster"], **STAT)

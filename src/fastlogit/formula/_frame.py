@@ -332,6 +332,7 @@ class ModelFrame:
     rows: np.ndarray  # their positions in data
     n_dropped: int
     groups: Optional[np.ndarray]
+    data: Any = None  # the caller's data frame (a reference, for columns named later)
 
 
 def _vector(value: Any, data: Any, name: str) -> Optional[np.ndarray]:
@@ -403,4 +404,4 @@ def model_frame(formula: str, data: Any, weights: Any = None, offset: Any = None
         extra = _as_float(o[rows], "offset")
         off = extra if off is None else off + extra
     return ModelFrame(enc, X, n, k, off, kept.index, rows, n_dropped,
-                      None if g is None else np.asarray(g)[rows])
+                      None if g is None else np.asarray(g)[rows], data)

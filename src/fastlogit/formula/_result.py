@@ -256,6 +256,10 @@ class GLMResult:
         check_cov_type(cov_type, groups)
         frame = self.frame
         if groups is not None:
+            if isinstance(groups, str):
+                if frame.data is None or groups not in frame.data.columns:
+                    raise ValueError(f"groups={groups!r} is not a column of the model's data")
+                groups = frame.data[groups].to_numpy()
             g = np.asarray(groups)
             if g.ndim == 1 and g.shape[0] == frame.rows.size + frame.n_dropped \
                     and frame.n_dropped:
