@@ -8,8 +8,9 @@ numeric columns, a 100-level and a 50-level factor and the interaction x1:f50 (2
 coefficients), written once to CSV. Each tool runs in its own process: it reads the
 CSV and loads its libraries, then its fit + summary is timed (median of --repeats for
 fastlogit, repeats // 3 runs of statsmodels, one of R unless --r-repeats) and its peak
-memory measured as the rise of the process's peak resident set (VmHWM, reset through
-/proc/self/clear_refs after reading) over the resident set after reading. Deviances
+memory measured on the first (cold) run as the rise of the process's peak resident set
+(VmHWM, reset through /proc/self/clear_refs after reading) over the resident set after
+reading. Deviances
 and coefficients are checked against R's.
 
 Part 2 (fastlogit alone: R and statsmodels would need the dense design, 8 x rows x levels
@@ -95,8 +96,10 @@ def worker(tool: str, csv: str, repeats: int) -> dict:
         import statsmodels.formula.api as smf
     gc.collect()
     base = _reset_peak()
-    times = []
+    times, peak = [], None
     for _ in range(repeats):
+        out = m = text = None  # the previous repeat's model is not held during the next
+        gc.collect()
         t0 = time.perf_counter()
         if tool == "fastlogit":
             m = fastlogit.glm(FORMULA, d)
@@ -113,7 +116,8 @@ def worker(tool: str, csv: str, repeats: int) -> dict:
                        se=list(map(float, m.bse)), iterations=int(m.fit_history["iteration"]))
         times.append(time.perf_counter() - t0)
         assert len(text) > 100
-    peak = _status("VmHWM:")
+        if peak is None:  # memory of the first (cold) run, as R's single run
+            peak = _status("VmHWM:")
     out.update(seconds=times, peak_rise=peak - base, hwm=peak)
     return out
 
