@@ -17,13 +17,10 @@ import numpy as np
 from scipy import stats
 from scipy.special import ndtri
 
-from fastlogit._core import _special
-from fastlogit._input._validate import as_design
-from fastlogit._models._robust import check_cov_type, robust_cov, row_quadratic
-from fastlogit.formula._frame import ModelFrame, as_frame, require_formula_libraries
+from fastlogit._models._robust import check_cov_type, robust_cov
+from fastlogit.formula._frame import ModelFrame, require_formula_libraries
 
 FAMILIES = ("binomial", "quasibinomial")
-PREDICT_TYPES = ("link", "response")
 # Above this many coefficients, a model with a many-level factor gets its standard errors
 # from the factor-absorbing block formulas (_absorb.py) instead of the dense covariance.
 ABSORB_MIN_PARAMS = 2000
@@ -147,6 +144,21 @@ class GLMResult:
         Returns
         -------
         pandas.DataFrame of shape (n_params, n_params)
+
+        Raises
+        ------
+        ValueError
+            For a model with a many-level factor whose dense covariance is not formed.
+
+        Examples
+        --------
+        >>> import pandas as pd, fastlogit
+        >>> df = pd.DataFrame({"dose": [0, 1, 2, 3], "dead": [2, 4, 5, 8],
+        ...                    "alive": [8, 6, 5, 2]})
+        >>> fastlogit.glm("cbind(dead, alive) ~ dose", df).cov_params().round(4)
+                   Intercept    dose
+        Intercept     0.3948 -0.1756
+        dose         -0.1756  0.1133
         """
         _, pd = require_formula_libraries()
         P = len(self.param_names)
@@ -252,6 +264,21 @@ class GLMResult:
         Returns
         -------
         GLMResult
+
+        Raises
+        ------
+        ValueError
+            For another cov_type, or groups missing (cluster) or not a column.
+
+        Examples
+        --------
+        >>> import pandas as pd, fastlogit
+        >>> df = pd.DataFrame({"dose": [0, 1, 2, 3], "dead": [2, 4, 5, 8],
+        ...                    "alive": [8, 6, 5, 2]})
+        >>> fastlogit.glm("cbind(dead, alive) ~ dose", df).with_cov("HC0").bse.round(4)
+        Intercept    0.0968
+        dose         0.0778
+        dtype: float64
         """
         check_cov_type(cov_type, groups)
         frame = self.frame
@@ -361,45 +388,6 @@ class GLMResult:
 
     # -- predictions -----------------------------------------------------------
 
-    def _new_rows(self, newdata: Any, offset: Any) -> tuple[Any, Optional[np.ndarray], Any, Any]:
-        """(design of the complete rows, their offset, complete mask, index) of newdata."""
-        enc = self.frame.encoding
-        df = as_frame(newdata, "newdata")
-        _, pd = require_formula_libraries()
-        cols = enc.used_columns(df)
-        missing = [c for c in (enc.spec.required_variables if enc.spec is not None else ())
-                   if c not in df.columns]
-        if missing:
-            raise ValueError(f"newdata lacks the column(s) {', '.join(map(repr, sorted(missing)))}"
-                             f" that the formula uses")
-        complete = ~np.asarray(df[cols].isna().any(axis=1)) if cols else np.ones(len(df), bool)
-        rows = df[complete] if not complete.all() else df
-        X = enc.design(rows)
-        keep = np.flatnonzero(~self.removed)
-        if keep.size != self.removed.size:
-            X = X[:, keep]
-        off = enc.offset(rows)
-        if offset is not None:
-            extra = np.asarray(offset, dtype=np.float64)
-            if extra.ndim == 0:
-                extra = np.full(len(df), float(extra))
-            if extra.shape != (len(df),):
-                raise ValueError(f"offset must have one value per row of newdata ({len(df)}); "
-                                 f"got shape {extra.shape}")
-            extra = extra[complete]
-        elif self.offset_column is not None:
-            if self.offset_column not in df.columns:
-                raise ValueError(f"newdata lacks the offset column {self.offset_column!r}")
-            extra = df[self.offset_column].to_numpy(dtype=np.float64)[complete]
-        elif self.has_offset_array:
-            raise ValueError("the model was fitted with offset= given as an array: pass "
-                             "offset= (one value per row of newdata) to predict")
-        else:
-            extra = None
-        if extra is not None:
-            off = extra if off is None else off + extra
-        return X, off, complete, df.index
-
     def predict(self, newdata: Any = None, type: str = "response", se_fit: bool = False,
                 offset: Any = None, alpha: float = 0.05) -> Any:
         """Predictions for new data (or the training rows), as R's ``predict.glm``.
@@ -445,34 +433,9 @@ class GLMResult:
               fit  se_fit   lower   upper
         0  0.4695  0.0873  0.3081  0.6375
         """
-        _, pd = require_formula_libraries()
-        if type not in PREDICT_TYPES:
-            raise ValueError(f"type must be one of {PREDICT_TYPES}; got {type!r}")
-        if newdata is None:
-            design = self.fit._train().design
-            link = self.fit.fitted_linear_predictor
-            complete, index = np.ones(link.shape[0], dtype=bool), self.frame.index
-        else:
-            X, off, complete, index = self._new_rows(newdata, offset)
-            design = as_design(X, "newdata")
-            link = self.fit.decision_function(X, off)
-        out = np.full(complete.shape[0], np.nan)
-        out[complete] = link if type == "link" else _special.sigmoid(link)
-        if not se_fit:
-            return pd.Series(out, index=index, name="fit")
-        se_link = np.sqrt(np.maximum(row_quadratic(design, self._cov,
-                                                   self.frame.encoding.intercept), 0.0))
-        z = float(ndtri(1.0 - float(alpha) / 2.0))
-        lo, hi = link - z * se_link, link + z * se_link
-        if type == "response":
-            p = _special.sigmoid(link)
-            se_link, lo, hi = se_link * p * (1.0 - p), _special.sigmoid(lo), _special.sigmoid(hi)
-        cols = {}
-        for name, v in (("fit", out[complete]), ("se_fit", se_link), ("lower", lo), ("upper", hi)):
-            col = np.full(complete.shape[0], np.nan)
-            col[complete] = v
-            cols[name] = col
-        return pd.DataFrame(cols, index=index)
+        from fastlogit.formula._predict import predict
+
+        return predict(self, newdata, type, se_fit, offset, alpha)
 
     # -- tables ----------------------------------------------------------------
 
