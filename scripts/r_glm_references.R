@@ -48,6 +48,11 @@ anova_table <- function(a) {
        stat = if (!is.null(a[["F"]])) num(a[["F"]]) else NULL,
        p = num(a[[ncol(a)]]))
 }
+seq_table <- function(a) {
+  list(terms = rownames(a), df = num(a[["Df"]]), deviance = num(a[["Deviance"]]),
+       resid_df = num(a[["Resid. Df"]]), resid_dev = num(a[["Resid. Dev"]]),
+       stat = if (!is.null(a[["F"]])) num(a[["F"]]) else NULL, p = num(a[[ncol(a)]]))
+}
 drop1_table <- function(d) {
   list(terms = rownames(d), df = num(d[["Df"]]), deviance = num(d[["Deviance"]]),
        aic = if (!is.null(d[["AIC"]])) num(d[["AIC"]]) else NULL,
@@ -104,6 +109,7 @@ out$esoph <- list(
   interaction = fit_info(m2), offset = fit_info(m3),
   anova = anova_table(anova(m1, m2, test = "Chisq")),
   anova3 = anova_table(anova(m4, m1, m2, test = "Chisq")),
+  anova_sequential = seq_table(anova(m2, test = "Chisq")),
   drop1 = drop1_table(drop1(m1, test = "Chisq")),
   drop1_interaction = drop1_table(drop1(m2, test = "Chisq")),
   wald = list(chisq = lh$Chisq[2], df = lh$Df[2], p = lh[["Pr(>Chisq)"]][2],
@@ -129,6 +135,7 @@ out$ucb <- list(
   counts = c(fit_info(u1), list(robust = robust(u1, ~Dept))), proportions = fit_info(u2),
   quasi = c(fit_info(q1), list(robust = robust(q1))),
   anova_f = anova_table(anova(q0, q1, test = "F")),
+  anova_sequential_f = seq_table(anova(q1, test = "F")),
   drop1_f = drop1_table(drop1(q1, test = "F")),
   profile_exact = exact_profile(q1))
 

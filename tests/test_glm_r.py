@@ -147,6 +147,14 @@ def test_esoph_interaction_offset_and_comparisons(esoph):
         np.testing.assert_allclose(table["Resid. Dev"], ref["resid_dev"], rtol=1e-9)
         np.testing.assert_allclose(table["Deviance"], nan(ref["deviance"]), rtol=1e-7)
         np.testing.assert_allclose(table["Pr(>Chi)"], nan(ref["p"]), rtol=1e-6)
+    seq = fastlogit.anova(m2, test="Chisq")
+    ref = r["anova_sequential"]
+    assert list(seq.index) == ref["terms"]
+    np.testing.assert_allclose(seq["Df"], nan(ref["df"]))
+    np.testing.assert_allclose(seq["Deviance"], nan(ref["deviance"]), rtol=1e-7, atol=1e-9)
+    np.testing.assert_array_equal(seq["Resid. Df"], ref["resid_df"])
+    np.testing.assert_allclose(seq["Resid. Dev"], ref["resid_dev"], rtol=1e-9)
+    np.testing.assert_allclose(seq["Pr(>Chi)"], nan(ref["p"]), rtol=1e-6)
     for model, ref in ((m1, r["drop1"]), (m2, r["drop1_interaction"])):
         d = fastlogit.drop1(model, test="Chisq")
         assert list(d.index) == ["<none>"] + [t for t in ref["terms"][1:]]
@@ -221,6 +229,12 @@ def test_ucb_counts_proportions_quasi(refs):
     a = fastlogit.anova(q0, q, test="F")
     np.testing.assert_allclose(a["F"], nan(r["anova_f"]["stat"]), rtol=1e-6)
     np.testing.assert_allclose(a["Pr(>F)"], nan(r["anova_f"]["p"]), rtol=1e-6)
+    seq = fastlogit.anova(q, test="F")
+    ref = r["anova_sequential_f"]
+    assert list(seq.index) == ref["terms"]
+    np.testing.assert_allclose(seq["Resid. Dev"], ref["resid_dev"], rtol=1e-9)
+    np.testing.assert_allclose(seq["F"], nan(ref["stat"]), rtol=1e-6)
+    np.testing.assert_allclose(seq["Pr(>F)"], nan(ref["p"]), rtol=1e-6)
     d = fastlogit.drop1(q, test="F")
     np.testing.assert_allclose(d["Deviance"], r["drop1_f"]["deviance"], rtol=1e-9)
     np.testing.assert_allclose(d["F value"], nan(r["drop1_f"]["stat"]), rtol=1e-6)

@@ -19,8 +19,8 @@ TESTS = ("Chisq", "LRT", "F")
 def _check_models(models: Sequence[Any]) -> None:
     from fastlogit.formula._result import GLMResult
 
-    if len(models) < 2:
-        raise ValueError("anova compares two or more fitted models: anova(m_small, m_big)")
+    if not models:
+        raise ValueError("anova needs a fitted model: anova(m) or anova(m_small, m_big)")
     for i, m in enumerate(models):
         if not isinstance(m, GLMResult):
             raise TypeError(f"anova takes GLMResult objects (from fastlogit.glm); argument {i} "
@@ -35,12 +35,14 @@ def _check_models(models: Sequence[Any]) -> None:
 
 
 def anova(*models: Any, test: Optional[str] = "Chisq") -> Any:
-    """Analysis of deviance of nested models, as R's ``anova(m1, m2, ..., test=)``.
+    """Analysis of deviance, as R's ``anova(m1, m2, ..., test=)`` and ``anova(m, test=)``.
 
     Parameters
     ----------
     *models : GLMResult
-        Two or more fits to the same rows and response, usually nested, in order.
+        Two or more fits to the same rows and response, usually nested, in order;
+        or one fit, whose terms are then added one by one in the formula's order
+        (R's sequential table, each line refitted).
     test : {"Chisq", "LRT", "F", None}, default "Chisq"
         "Chisq" (= "LRT"): the deviance change over the dispersion of the
         largest model against chi2(Df). "F": (change / Df) / dispersion against
@@ -51,12 +53,14 @@ def anova(*models: Any, test: Optional[str] = "Chisq") -> Any:
     -------
     pandas.DataFrame
         One row per model: "Resid. Df", "Resid. Dev", "Df", "Deviance" and the
-        test's columns ("Pr(>Chi)", or "F" and "Pr(>F)").
+        test's columns ("Pr(>Chi)", or "F" and "Pr(>F)"). For one model, rows
+        "NULL" and one per term: "Df", "Deviance", "Resid. Df", "Resid. Dev" and
+        the test's columns.
 
     Raises
     ------
     ValueError, TypeError
-        For fewer than two models, models on other rows or responses, another test.
+        For models on other rows or responses, another test.
 
     Examples
     --------
@@ -74,6 +78,8 @@ def anova(*models: Any, test: Optional[str] = "Chisq") -> Any:
     if test is not None and test not in TESTS:
         raise ValueError(f"test must be one of {TESTS} or None; got {test!r}")
     _check_models(models)
+    if len(models) == 1:
+        return _sequential(models[0], test)
     resdf = np.array([m.df_resid for m in models], dtype=np.float64)
     resdev = np.array([m.deviance for m in models])
     df = np.concatenate(([np.nan], -np.diff(resdf)))
@@ -83,6 +89,11 @@ def anova(*models: Any, test: Optional[str] = "Chisq") -> Any:
     if test is None:
         return table
     big = models[int(np.argmin(resdf))]
+    return _add_test(table, df, dev, big, test)
+
+
+def _add_test(table: Any, df: np.ndarray, dev: np.ndarray, big: Any, test: str) -> Any:
+    """R's stat.anova: the test columns, with the dispersion of the largest model."""
     scale = big.dispersion
     ok = (df != 0) & np.isfinite(df)
     if test in ("Chisq", "LRT"):
@@ -96,6 +107,37 @@ def anova(*models: Any, test: Optional[str] = "Chisq") -> Any:
         table["F"] = F
         table["Pr(>F)"] = stats.f.sf(F, np.abs(df), df_scale)
     return table
+
+
+def _sequential(model: Any, test: Optional[str]) -> Any:
+    """R's anova(m): the terms added one by one, in the formula's order."""
+    from fastlogit.formula._glm import fit_frame
+
+    _, pd = require_formula_libraries()
+    enc = model.frame.encoding
+    p = model.removed.shape[0]
+    resdf = [model.nobs - int(enc.intercept)]
+    resdev = [model.null_deviance]
+    labels = ["NULL"]
+    terms = list(enc.terms)
+    for i, (label, _, _) in enumerate(terms):
+        drop = np.zeros(p, dtype=bool)
+        for _, cols, _ in terms[i + 1:]:
+            drop[list(cols)] = True
+        sub = model if not drop.any() else fit_frame(
+            model.frame, family=model.family, cov_type="nonrobust",
+            lam=float(model.fit.settings.get("lam", 0.0)), method=model.method,
+            threads=model.fit.settings.get("threads"), max_iter=None, drop=drop,
+            warn_aliased=False)
+        labels.append(label)
+        resdf.append(sub.df_resid)
+        resdev.append(sub.deviance)
+    rdf, rdev = np.array(resdf, dtype=np.float64), np.array(resdev)
+    df = np.concatenate(([np.nan], -np.diff(rdf)))
+    dev = np.concatenate(([np.nan], np.maximum(0.0, -np.diff(rdev))))
+    table = pd.DataFrame({"Df": df, "Deviance": dev, "Resid. Df": rdf.astype(int),
+                          "Resid. Dev": rdev}, index=labels)
+    return table if test is None else _add_test(table, df, dev, model, test)
 
 
 def _droppable(terms: tuple) -> list:
