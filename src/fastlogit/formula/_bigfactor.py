@@ -84,6 +84,8 @@ def split_big_factors(terms: list, data: Any, rhs: str) -> tuple[list, list]:
 
 def append_factors(X: Any, factors: list, data: Any) -> Any:
     """[X, one-hot columns of each factor] as CSR, built directly (no stacking copies)."""
+    if not sp.issparse(X):
+        return _append_to_dense(np.asarray(X), factors, data)
     Xs = sp.csr_matrix(X)
     Xs.sort_indices()
     m, p0 = Xs.shape
@@ -112,4 +114,37 @@ def append_factors(X: Any, factors: list, data: Any) -> Any:
         indices[fill[rows]] = c[rows]
         values[fill[rows]] = 1.0
         fill[rows] += 1
+    return sp.csr_matrix((values, indices, indptr.astype(index_type)), shape=(m, width))
+
+
+def _append_to_dense(X: np.ndarray, factors: list, data: Any) -> Any:
+    """The same for a dense X (numeric terms): filled column by column, so the scratch is
+    one row-length index array, not a CSR copy of X."""
+    m, p0 = X.shape
+    codes = [f.codes(data) for f in factors]
+    has = [c >= 1 for c in codes]
+    width = p0 + sum(len(f.levels) - 1 for f in factors)
+    counts = np.full(m, p0, dtype=np.int64)
+    for h in has:
+        counts += h
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    del counts
+    nnz = int(indptr[-1])
+    index_type = np.int32 if max(nnz, width) < np.iinfo(np.int32).max else np.int64
+    indices = np.empty(nnz, dtype=index_type)
+    values = np.empty(nnz, dtype=np.float64)
+    at = indptr[:-1].copy()
+    for j in range(p0):
+        indices[at] = j
+        values[at] = X[:, j]
+        at += 1
+    offset = p0
+    for f, code, h in zip(factors, codes, has):
+        rows = np.flatnonzero(h)
+        pos = at[rows]
+        indices[pos] = offset + code[rows] - 1
+        values[pos] = 1.0
+        at[rows] += 1
+        offset += len(f.levels) - 1
     return sp.csr_matrix((values, indices, indptr.astype(index_type)), shape=(m, width))

@@ -273,13 +273,14 @@ def _factor_column(name: str, data: Any) -> Optional[str]:
 
 def _finish_design(mm: Any, intercept: bool) -> Any:
     """Drop formulaic's intercept column; CSR for sparse designs, dense C-order otherwise."""
-    X = sp.csr_matrix(mm)
+    M = mm if sp.isspmatrix_csc(mm) else sp.csc_matrix(mm)  # formulaic's sparse output
     if intercept:
-        X = X[:, 1:]
+        M = M[:, 1:]  # a column slice of CSC: one copy of the rest, no CSR detour
+    m, p = M.shape
+    if m * p == 0 or M.nnz >= _DENSE_FRACTION * m * p:
+        return np.ascontiguousarray(M.toarray())
+    X = M.tocsr()
     X.sum_duplicates()
-    m, p = X.shape
-    if m * p == 0 or X.nnz >= _DENSE_FRACTION * m * p:
-        return np.ascontiguousarray(X.toarray())
     return X
 
 
