@@ -18,26 +18,33 @@ from fastlogit._selection._cv import CVResult, cv
 from fastlogit._selection._path import PathResult, path
 from fastlogit._solvers._base import ConvergenceWarning, IterationInfo
 from fastlogit._version import __version__
+from fastlogit.formula import GLMResult, WaldTest, anova, drop1, glm, wald_test
 
 __all__ = [
     "Aggregated",
     "CVResult",
     "ConvergenceWarning",
+    "GLMResult",
     "IterationInfo",
     "LogitResult",
     "MultinomialResult",
     "PathResult",
     "SeparationWarning",
+    "WaldTest",
     "__version__",
     "aggregate",
+    "anova",
     "cv",
+    "drop1",
     "fit",
     "fit_multinomial",
+    "glm",
     "log1pexp",
     "log_sigmoid",
     "partial_fit",
     "path",
     "sigmoid",
+    "wald_test",
 ]
 
 # The scikit-learn estimators (fastlogit.LogisticRegression, fastlogit.BinomialRegressor)

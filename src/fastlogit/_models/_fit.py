@@ -76,6 +76,7 @@ def fit(
     batch_size: Optional[int] = None,
     random_state: Any = None,
     tol: Optional[float] = None,
+    method: str = "ml",
 ) -> LogitResult:
     """Fit regularised logistic regression to binomial rows (X, n, k).
 
@@ -199,6 +200,13 @@ def fit(
         solver="sgd" only: stop when 3 epochs in a row lower F / sum(s n) by
         less than ``tol * max(|F / sum(s n)|, 1)`` (default 1e-5); 0 runs to max_iter
         unless F stops improving. The best epoch's answer is returned.
+    method : {"ml", "firth"}, default "ml"
+        "ml": the (penalised) maximum likelihood above. "firth": Firth's
+        bias-reduced estimate (Jeffreys-prior penalised likelihood; brglm2's
+        ``type = "AS_mean"``), finite also on separated data; lam does not
+        apply (Jeffreys' prior replaces the penalty), and l1_ratio,
+        penalty_factor, bounds and the solver options are refused. Up to 5000
+        parameters (a dense information matrix per iteration).
 
     Returns
     -------
@@ -248,6 +256,9 @@ def fit(
     """
     names = _feature_names(X, feature_names)
     data = training_data(X, n, k, y, sample_weight, offset, fit_intercept)
+    if method != "ml":
+        return _fit_firth(method, data, fit_intercept, threads, max_iter, names,
+                          l1_ratio=l1_ratio, penalty_factor=penalty_factor, bounds=bounds)
     p = data.design.n_features
     lam = as_nonnegative_scalar(lam, "lam")
     l1_ratio = as_l1_ratio(l1_ratio)
@@ -297,6 +308,21 @@ def fit(
     if solver == "sgd":
         return with_sgd_state(make_result(sol, out, data, settings, names), options)
     return make_result(sol, out, data, settings, names)
+
+
+def _fit_firth(method: str, data: TrainingData, fit_intercept: bool, threads: Optional[int],
+               max_iter: int, names: Optional[tuple], **refused: Any) -> LogitResult:
+    from fastlogit._models._firth import fit_firth
+
+    if method != "firth":
+        raise ValueError(f"method must be 'ml' or 'firth'; got {method!r}")
+    for key, value in refused.items():
+        if value is not None and not (key == "l1_ratio" and value == 0.0):
+            raise ValueError(f"method='firth' does not take {key} (Jeffreys' prior is its "
+                             f"only penalty); remove {key}=")
+    return fit_firth(data, fit_intercept, resolve_threads(threads),
+                     max_iter=min(as_positive_int(max_iter, "max_iter"), 1000),
+                     feature_names=names)
 
 
 def base_objective(data: TrainingData, penalty: ElasticNet, fit_intercept: bool,

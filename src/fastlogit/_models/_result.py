@@ -169,3 +169,36 @@ class LogitResult(VersionedPickle, InferenceMixin):
         saturated = xlogy(t.k, t.k) + xlogy(t.n - t.k, t.n - t.k) - xlogy(t.n, t.n)
         ll = t.k * _special.log_sigmoid(z) + (t.n - t.k) * _special.log_sigmoid(-z)
         return float(2.0 * np.sum(s * (saturated - ll)))
+
+    def robust_cov(self, cov_type: str = "HC0", groups: Any = None) -> np.ndarray:
+        """Sandwich covariance of ``params``: R's ``sandwich::vcovHC`` or ``vcovCL``.
+
+        Parameters
+        ----------
+        cov_type : {"HC0", "HC1", "HC2", "HC3", "cluster"}, default "HC0"
+        groups : array_like of shape (n_rows,), optional
+            Cluster labels for "cluster" (G / (G - 1) adjustment, vcovCL's default).
+
+        Returns
+        -------
+        ndarray of shape (n_params, n_params)
+            Intercept first when fitted. Computed with one pass over the rows
+            (two for HC2/HC3), never an n x n matrix.
+
+        Raises
+        ------
+        ValueError
+            For another cov_type, missing groups, leverage 1 (HC2/HC3), or
+            as ``cov_params``.
+
+        Examples
+        --------
+        >>> import numpy as np, fastlogit
+        >>> res = fastlogit.fit(np.array([[0.], [1.], [2.], [3.]]), [10, 10, 10, 10],
+        ...                     [2, 4, 5, 8], lam=0.0, solver="newton")
+        >>> np.sqrt(np.diag(res.robust_cov("HC0"))).round(4)
+        array([0.0968, 0.0778])
+        """
+        from fastlogit._models._robust import robust_cov
+
+        return robust_cov(self, cov_type, groups)

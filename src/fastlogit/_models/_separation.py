@@ -49,8 +49,12 @@ def warn_if_separated(objective: Any, b: float, w: np.ndarray,
 def _runaway_features(matrix: Any, rows: np.ndarray, w: np.ndarray,
                       names: Optional[tuple]) -> str:
     X = matrix[rows[:_NAMING_ROWS]]  # a few rows, for naming
-    contrib = np.asarray(abs(X.multiply(w) if hasattr(X, "multiply") else X * w).max(axis=0)
-                         ).ravel() if w.size else np.zeros(0)
+    if w.size:
+        peak = abs(X.multiply(w) if hasattr(X, "multiply") else X * w).max(axis=0)
+        peak = peak.toarray() if hasattr(peak, "toarray") else peak  # CSR: a sparse row
+        contrib = np.asarray(peak, dtype=np.float64).ravel()
+    else:
+        contrib = np.zeros(0)
     order = np.argsort(-contrib)[:5]
     top = contrib[order[0]] if order.size else 0.0
     big = [int(j) for j in order if contrib[j] > 0 and contrib[j] >= 0.25 * top]

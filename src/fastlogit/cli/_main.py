@@ -14,6 +14,7 @@ from typing import Any, Optional
 import numpy as np
 
 import fastlogit
+from fastlogit.cli import _glm as _cli_glm
 from fastlogit.cli._util import (
     CliError,
     Progress,
@@ -50,9 +51,17 @@ def _progress_options(p: argparse.ArgumentParser) -> None:
                    help="print one line per solver iteration (on stdout)")
 
 
+class _Given(argparse.Action):
+    """Store the value and note that it was given (formula models default to lam = 0)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_given", True)
+
+
 def _solver_options(p: argparse.ArgumentParser, lam_default: Optional[float] = 1.0) -> None:
     g = p.add_argument_group("model and solver")
-    g.add_argument("--lam", type=float, default=lam_default, metavar="LAM",
+    g.add_argument("--lam", type=float, default=lam_default, metavar="LAM", action=_Given,
                    help="penalty on the summed loss, lam = 1/C of scikit-learn "
                         f"(default {lam_default})" if lam_default is not None else
                    "penalty on the summed loss, lam = 1/C of scikit-learn")
@@ -151,6 +160,7 @@ def _add_fit(sub: Any, common: argparse.ArgumentParser) -> None:
     g.add_argument("--targets", metavar="FILE.npz",
                    help="npz: a second file holding the outcome (and weights, offset) arrays")
     _solver_options(p)
+    _cli_glm.add_arguments(p)
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="MODEL.json", help="write the model to this JSON file")
     g.add_argument("--summary", choices=["auto", "full", "none"], default="auto",
@@ -178,6 +188,8 @@ def _fit(args: argparse.Namespace) -> int:
     from fastlogit.cli._io import Columns, detect_format, read_training
     from fastlogit.cli._model import model_document, save_model
 
+    if _cli_glm.wanted(args):
+        return _cli_glm.run(args)
     check_solver_options(args)
     fmt = detect_format(args.data, args.format)
     if args.positive is not None and args.label is None:
