@@ -7,18 +7,17 @@ only from those modules.
 from __future__ import annotations
 
 import numbers
-import warnings
 from typing import Any, Optional
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight
 
-from fastlogit._solvers import ConvergenceWarning
+from fastlogit._sklearn_engine import _FACTR
+from fastlogit._sklearn_engine import sklearn_warnings as _refit_warnings
 from fastlogit._threads import resolve_threads
 
-_FACTR = 64.0  # scikit-learn's lbfgs: ftol = 64 * eps
+__all__ = ["_FACTR", "_refit_warnings"]
 
 
 def _validate_data(estimator: Any, X: Any, y: Any = None, reset: bool = True) -> Any:
@@ -108,19 +107,6 @@ def _class_weights(class_weight: Any, classes: np.ndarray, y: np.ndarray,
                                     sample_weight=sample_weight)
     except TypeError:  # scikit-learn < 1.6
         return compute_class_weight(class_weight, classes=classes, y=y)
-
-
-def _refit_warnings(fit: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call a core fit, re-issuing its ConvergenceWarning as scikit-learn's, so that
-    scikit-learn's own warning filters (and GridSearchCV users) see it."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        res = fit(*args, **kwargs)
-    for w in caught:
-        category = SklearnConvergenceWarning if issubclass(w.category, ConvergenceWarning) \
-            else w.category
-        warnings.warn(str(w.message), category, stacklevel=3)
-    return res
 
 
 class _SparseInput:
