@@ -57,47 +57,6 @@ def _n_jobs_to_threads(n_jobs: Optional[int]) -> Optional[int]:
     return n_jobs
 
 
-def _resolve_lam(C: float, lam: Optional[float], penalty: Any) -> float:
-    """The penalty on the summed loss from scikit-learn's C, or lam given directly."""
-    if penalty is None or penalty == "none":
-        return 0.0
-    if lam is not None:
-        if C != 1.0:
-            raise ValueError(f"give C or lam, not both (C={C}, lam={lam}); lam = 1 / C")
-        return float(lam)
-    if isinstance(C, bool) or not isinstance(C, numbers.Real) or not C > 0:
-        raise ValueError(f"C must be a positive number (np.inf for no penalty); got {C!r}")
-    return 0.0 if np.isinf(C) else 1.0 / float(C)
-
-
-def _core_penalty(penalty: Any, l1_ratio: Any, binary: bool) -> dict:
-    """The core's ``l1_ratio`` from scikit-learn's penalty and l1_ratio.
-
-    "l2" (with l1_ratio None or 0, or a ratio given alone, as scikit-learn >= 1.8 reads it),
-    "l1" (ratio 1) and "elasticnet" (a ratio in [0, 1] required); None fits without a
-    penalty. The L1 part exists for two classes only: the multinomial fit is ridge-only.
-    """
-    if penalty not in ("l2", "l1", "elasticnet", None, "none"):
-        raise ValueError(f"penalty must be 'l2', 'l1', 'elasticnet' or None; got {penalty!r}")
-    if penalty in (None, "none"):
-        return {}
-    if penalty == "elasticnet" and l1_ratio is None:
-        raise ValueError("penalty='elasticnet' needs l1_ratio, a number in [0, 1]")
-    if penalty == "l1":
-        if l1_ratio not in (None, 1, 1.0):
-            raise ValueError(f"penalty='l1' means l1_ratio=1; got l1_ratio={l1_ratio!r}")
-        l1_ratio = 1.0
-    if l1_ratio is None:
-        return {}
-    if isinstance(l1_ratio, bool) or not isinstance(l1_ratio, numbers.Real) or \
-            not 0.0 <= l1_ratio <= 1.0:
-        raise ValueError(f"l1_ratio must be a number in [0, 1]; got {l1_ratio!r}")
-    if l1_ratio > 0 and not binary:
-        raise ValueError("the L1 / elastic-net penalty is available for two classes only; the "
-                         "multinomial fit takes penalty='l2' (or None)")
-    return {"l1_ratio": float(l1_ratio)} if l1_ratio > 0 else {}
-
-
 def _class_weights(class_weight: Any, classes: np.ndarray, y: np.ndarray,
                    sample_weight: np.ndarray) -> np.ndarray:
     """scikit-learn's class weights; "balanced" counts weighted samples where the
