@@ -117,6 +117,15 @@ class _LinearClassifier(_SparseInput, ClassifierMixin, BaseEstimator):
             z = np.column_stack([_special.sigmoid(-z), _special.sigmoid(z)])
         return z.astype(dtype, copy=False)
 
+    def _predict_proba_lr(self, X: Any) -> np.ndarray:
+        """One-vs-rest probabilities (each class's sigmoid, normalised), as scikit-learn's
+        LinearClassifierMixin offers them; predict_proba is the model's own."""
+        z, dtype = self._scores(X, 0)
+        if z.ndim == 1:
+            return np.column_stack([_special.sigmoid(-z), _special.sigmoid(z)]).astype(dtype)
+        prob = _special.sigmoid(z)
+        return (prob / prob.sum(axis=1, keepdims=True)).astype(dtype, copy=False)
+
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each sample.
 

@@ -255,19 +255,19 @@ class LogisticRegressionCV(CVScoring, _LinearClassifier):
         if self.refit:
             total = scores.sum(axis=0).T  # (n_cs, n_l1): scikit-learn's tie-break order
             c, r = np.unravel_index(np.argmax(total), total.shape)
-            start = paths[:, r, c].mean(axis=0)
-            x0 = _front(start, self.fit_intercept)
+            # the refit starts where LogisticRegression's fit does (not from the folds'
+            # mean, as scikit-learn's): coef_ is then exactly LogisticRegression(C=C_,
+            # l1_ratio=l1_ratio_).fit's, however loose tol is
             lam = 0.0 if np.isinf(Cs[c]) else 1.0 / Cs[c]
             options = self._options()
             if self.max_iter == 0:
+                start = paths[:, r, c].mean(axis=0)
                 fitted = Fitted(start[:, :X.shape[1]], _intercepts(start, self.fit_intercept),
                                 0)
             elif K == 2:
-                fitted = fit_binary(X, y_enc.astype(np.float64), sw, lam, ratios[r], options,
-                                    x0[0] if np.all(np.isfinite(x0)) else None)
+                fitted = fit_binary(X, y_enc.astype(np.float64), sw, lam, ratios[r], options)
             else:
                 fitted = fit_multiclass(X, y_enc, sw, K, lam, ratios[r], options,
-                                        x0 if np.all(np.isfinite(x0)) else None,
                                         classes=self.classes_)
             return dict(C=Cs[c], l1_index=[r], C_index=[c], coef=fitted.coef,
                         intercept=fitted.intercept)
@@ -293,10 +293,6 @@ def _stack_front(fitted: Fitted, fit_intercept: bool) -> Optional[np.ndarray]:
     else:
         start = np.asarray(fitted.coef)
     return start if np.all(np.isfinite(start)) else None
-
-
-def _front(w: np.ndarray, fit_intercept: bool) -> np.ndarray:
-    return np.column_stack([w[:, -1], w[:, :-1]]) if fit_intercept else w
 
 
 def _intercepts(w: np.ndarray, fit_intercept: bool) -> np.ndarray:

@@ -11,6 +11,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import metadata_routing
 
 from fastlogit._sklearn_engine import Fitted
 from fastlogit._sklearn_params import constraints
@@ -236,6 +237,9 @@ def set_cv_attributes(est: Any, opts: CVOptions, paths: np.ndarray, scores: np.n
 
 class CVScoring:
     """score() with the ``scoring`` option and metadata routing, as scikit-learn's."""
+
+    # score's sample_weight goes to the scorer, never to the estimator itself
+    __metadata_request__score = {"sample_weight": metadata_routing.UNUSED}
 
     def _get_scorer(self) -> Any:
         from sklearn.metrics import get_scorer

@@ -108,9 +108,9 @@ def fit_multiclass(X: Any, y_enc: np.ndarray, sw: np.ndarray, K: int, lam: float
     # without an intercept a zero-weight class is fitted as any other, unless it has no rows
     keep = totals > 0 if fit_intercept else np.bincount(y_enc, minlength=K) > 0
     if keep.sum() < 2:
-        names = list(classes) if classes is not None else list(range(K))
-        shown = [names[k] for k in np.flatnonzero(keep)]
-        zero = [names[k] for k in np.flatnonzero(~keep)]
+        names = np.asarray(classes if classes is not None else np.arange(K))
+        shown = names[keep].tolist()  # plain Python values: labels print as given
+        zero = names[~keep].tolist()
         raise ValueError(f"only class {shown} carries weight: classes {zero} have zero total "
                          "weight (class_weight times sample_weight); at least two classes "
                          "need positive weight")
