@@ -204,8 +204,8 @@ def test_multiclass_partial_fit_approaches_the_fit():
 
 
 def test_softmax_row_range_kernel_equals_the_full_kernel():
-    from fastlogit import _softmax
-    from fastlogit._validate import as_design
+    from fastlogit._core import _softmax
+    from fastlogit._input._validate import as_design
 
     rng = np.random.default_rng(1)
     X = sp.random(300, 20, density=0.3, format="csr", random_state=2)
