@@ -1,6 +1,7 @@
 """fastlogit.LogisticRegressionCV against scikit-learn's LogisticRegressionCV.
 
     python -m benchmarks.sklearn_cv_compare [--cases breast_cancer,dense,sparse] [--quick]
+                                            [--n-jobs N] [--tol TOL]
 
 Both estimators get the same settings -- Cs=20, the same 5 folds (StratifiedKFold(5),
 unshuffled), ridge (l1_ratios=(0,)), neg_log_loss scoring, scikit-learn's default tol and
@@ -14,7 +15,10 @@ max_iter -- and are timed once each on:
 Printed per case: seconds for each, the ratio, the chosen C of each, and the difference
 of the mean held-out scores at scikit-learn's chosen C (at very large C, where neither
 reaches tol within max_iter, the scores of the two differ more). The machine, thread
-count and versions are printed first. --quick shrinks the two large problems tenfold (a smoke run).
+count and versions are printed first. --quick shrinks the two large problems tenfold (a
+smoke run); --n-jobs sets fastlogit's threads (default: OpenMP's); --tol both
+estimators' tol (default 1e-4, scikit-learn's; below it max_iter rises to 10,000 for
+both).
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ def sparse_one_hot(rows: int = 100_000, fields: int = 10, levels: int = 10_000,
     return X, y
 
 
-def run(name: str, X: Any, y: np.ndarray) -> dict:
+def run(name: str, X: Any, y: np.ndarray, n_jobs: Any = None, tol: float = 1e-4) -> dict:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegressionCV as SkCV
     from sklearn.model_selection import StratifiedKFold
@@ -65,10 +69,11 @@ def run(name: str, X: Any, y: np.ndarray) -> dict:
     from fastlogit import LogisticRegressionCV as FlCV
 
     settings = dict(Cs=20, cv=StratifiedKFold(5), l1_ratios=(0.0,), scoring="neg_log_loss",
-                    use_legacy_attributes=False)
+                    use_legacy_attributes=False, tol=tol,
+                    max_iter=100 if tol >= 1e-4 else 10_000)
     out: dict = {"case": name, "shape": X.shape}
     for label, cls in (("fastlogit", FlCV), ("sklearn", SkCV)):
-        est = cls(**settings)
+        est = cls(n_jobs=n_jobs, **settings) if label == "fastlogit" else cls(**settings)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             start = time.perf_counter()
@@ -86,10 +91,13 @@ def main(argv: Any = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="breast_cancer,dense,sparse")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument("--tol", type=float, default=1e-4)
     args = parser.parse_args(argv)
     from benchmarks.machine import describe
 
     print(describe())
+    print(f"fastlogit n_jobs={args.n_jobs}, tol={args.tol}")
     scale = 10 if args.quick else 1
     makers = {
         "breast_cancer": breast_cancer,
@@ -101,7 +109,7 @@ def main(argv: Any = None) -> None:
           f"{'conv. warnings (fl/sk)':>22s}")
     for name in args.cases.split(","):
         X, y = makers[name]()
-        r = run(name, X, y)
+        r = run(name, X, y, args.n_jobs, args.tol)
         at = int(np.flatnonzero(r["sklearn_Cs"] == r["sklearn_C"])[0])
         diff = float(abs(r["fastlogit_scores"][at] - r["sklearn_scores"][at]))
         print(f"{name:14s} {str(r['shape']):>18s} {r['fastlogit_s']:12.2f} "

@@ -3,7 +3,7 @@ on split variables.
 
     F(b, W) = L(b, W) + lam [(1 - r)/2 ||W||^2 + r sum_jk |W_jk|]
 
-(L the softmax loss of _softmax_objective.py, all K classes: scikit-learn's saga
+(L the softmax loss of backend/_softmax_objective.py, all K classes: scikit-learn's saga
 objective times the sum of weights). Each coefficient is split, W = W+ - W- with
 W+, W- >= 0 and the penalty lam r (W+ + W-): a smooth problem with bounds whose
 minimiser has W+ W- = 0, hence the original one's. It runs in the standardised
@@ -13,7 +13,7 @@ The intercepts are unpenalised and reported summing to zero; the coefficients ar
 centred (with an L1 part the optimum need not sum to zero over the classes).
 
 This is the route the scikit-learn estimators take for three or more classes with an
-L1 part (``_sklearn_engine.fit_softmax``).
+L1 part (``fastlogit.sklearn._engine.fit_softmax``).
 """
 
 from __future__ import annotations

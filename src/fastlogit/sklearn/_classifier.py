@@ -1,8 +1,8 @@
 """``fastlogit.LogisticRegression``: scikit-learn's LogisticRegression on fastlogit's kernels.
 
 The constructor is scikit-learn's (the installed release's parameters, defaults and
-penalty precedence: see _sklearn_params.py) plus fastlogit's ``lam`` and ``aggregate``;
-the fits are in _sklearn_engine.py, partial_fit in _sklearn_stream.py.
+penalty precedence: see _params.py) plus fastlogit's ``lam`` and ``aggregate``;
+the fits are in _engine.py, partial_fit in _stream.py.
 """
 
 from __future__ import annotations
@@ -364,7 +364,7 @@ default "lbfgs"
 
         One pass of mini-batch stochastic steps over the rows, continuing the optimiser
         state of the previous call (two classes: ``fastlogit.partial_fit``; more: the
-        softmax steps of _softmax_stream.py). The penalty 1/C is on the summed loss of
+        softmax steps of _solvers/_softmax_sgd.py). The penalty 1/C is on the summed loss of
         all rows streamed so far. A ``fit`` ends the stream.
 
         Parameters

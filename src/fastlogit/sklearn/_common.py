@@ -1,5 +1,5 @@
-"""Helpers shared by the scikit-learn estimators (sklearn.py) and their partial_fit
-(_sklearn_stream.py): input validation across scikit-learn versions, the mapping of
+"""Helpers shared by the scikit-learn estimators (_classifier.py, _cv.py, _estimators.py)
+and their partial_fit (_stream.py): input validation across scikit-learn versions, the mapping of
 scikit-learn's parameters onto the core's, and warnings. Imports scikit-learn: load it
 only from those modules.
 """

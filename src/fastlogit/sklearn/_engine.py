@@ -5,7 +5,7 @@ LogisticRegressionCV agree and an engine can be swapped in one line:
 
 - two classes: ``fastlogit.fit`` (ridge, lasso, elastic net);
 - three or more: ``fit_softmax``: ``fastlogit.fit_multinomial`` for ridge, and for an L1
-  part the split-variable softmax fit of _softmax_l1.py.
+  part the split-variable softmax fit of _models/_multinomial_l1.py.
 
 Classes with zero total weight (class_weight or sample weights) are left out of a
 multinomial fit with an intercept and reported with coefficients 0 and intercept -inf:

@@ -1,7 +1,7 @@
 """``partial_fit`` of the scikit-learn estimators, on ``fastlogit.partial_fit``.
 
-Kept apart from sklearn.py (which holds the estimators' ``fit``): the estimators'
-methods are one-line calls into here. scikit-learn's conventions, as in its
+Kept apart from _classifier.py and _estimators.py (which hold the estimators' ``fit``):
+the estimators' methods are one-line calls into here. scikit-learn's conventions, as in its
 SGDClassifier: ``classes`` is required on the first call and must not change later;
 later calls update the model with one pass of mini-batch steps over the new rows.
 
@@ -38,7 +38,7 @@ def _stream_model(est: Any) -> Optional[Any]:
 def classifier_partial_fit(est: Any, X: Any, y: Any, classes: Any, sample_weight: Any,
                            threads: int) -> Any:
     """LogisticRegression.partial_fit: labels encoded by ``classes_``; two classes stream
-    the binomial model (fastlogit.partial_fit), more the multinomial (_softmax_stream)."""
+    the binomial model (fastlogit.partial_fit), more the multinomial (_solvers/_softmax_sgd.py)."""
     model = _stream_model(est)
     first = model is None
     if classes is not None:
