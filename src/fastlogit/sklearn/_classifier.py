@@ -84,6 +84,13 @@ class _LinearClassifier(_SparseInput, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,) or (n_samples, n_classes)
             float32 when both X and ``coef_`` are float32.
+
+        Examples
+        --------
+        >>> from fastlogit import LogisticRegression
+        >>> clf = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+        >>> clf.decision_function([[1.5]]).round(6)
+        array([0.])
         """
         z, dtype = self._scores(X, 0)
         return z.astype(dtype, copy=False)
@@ -98,6 +105,13 @@ class _LinearClassifier(_SparseInput, ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+
+        Examples
+        --------
+        >>> from fastlogit import LogisticRegression
+        >>> clf = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+        >>> clf.predict_log_proba([[1.5]]).round(3)
+        array([[-0.693, -0.693]])
         """
         z, dtype = self._scores(X, 2)
         if z.ndim == 1:
@@ -114,6 +128,13 @@ class _LinearClassifier(_SparseInput, ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+
+        Examples
+        --------
+        >>> from fastlogit import LogisticRegression
+        >>> clf = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+        >>> clf.predict_proba([[1.5]]).round(3)
+        array([[0.5, 0.5]])
         """
         z, dtype = self._scores(X, 1)
         if z.ndim == 1:
@@ -139,6 +160,13 @@ class _LinearClassifier(_SparseInput, ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples,)
+
+        Examples
+        --------
+        >>> from fastlogit import LogisticRegression
+        >>> clf = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+        >>> clf.predict([[0.2], [2.8]])
+        array([0, 1])
         """
         scores, _ = self._scores(X, 0)
         if scores.ndim == 1:

@@ -262,6 +262,16 @@ class CVScoring:
         Returns
         -------
         float
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from fastlogit import LogisticRegressionCV
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = LogisticRegressionCV(Cs=3, cv=3, l1_ratios=(0.0,), scoring="accuracy",
+        ...                            use_legacy_attributes=False).fit(X, y)
+        >>> bool(clf.score(X, y) > 0.9)
+        True
         """
         from sklearn.utils.metadata_routing import (
             _raise_for_params,
@@ -286,6 +296,12 @@ class CVScoring:
         Returns
         -------
         sklearn.utils.metadata_routing.MetadataRouter
+
+        Examples
+        --------
+        >>> from fastlogit import LogisticRegressionCV
+        >>> type(LogisticRegressionCV().get_metadata_routing()).__name__
+        'MetadataRouter'
         """
         from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 
