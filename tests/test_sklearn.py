@@ -22,7 +22,11 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import fastlogit  # noqa: E402
-from fastlogit.sklearn import BinomialRegressor, LogisticRegression  # noqa: E402
+from fastlogit.sklearn import (  # noqa: E402
+    BinomialRegressor,
+    LogisticRegression,
+    LogisticRegressionCV,
+)
 
 # Every check below fits a regressor to continuous targets (make_regression, or
 # integer labels like [1, 2, 3]); BinomialRegressor's y is a proportion k/n in
@@ -49,14 +53,6 @@ _BINOMIAL_EXPECTED_FAILURES = {name: _CONTINUOUS_Y for name in [
     "check_sample_weights_pandas_series", "check_sample_weights_shape",
     "check_supervised_y_2d", "check_estimators_partial_fit_n_features",
 ]}
-# partial_fit streams the binomial model only; these checks stream three classes
-_TWO_CLASS_STREAM = "partial_fit streams the binomial model (two classes); the check has three"
-_CLASSIFIER_EXPECTED_FAILURES = {name: _TWO_CLASS_STREAM for name in [
-    "check_fit_score_takes_y", "check_n_features_in_after_fitting",
-    "check_estimators_partial_fit_n_features",
-]}
-
-
 class _UnitIntervalTargets(BinomialRegressor):
     """BinomialRegressor with the checks' targets mapped into (0, 1) by a logistic squash."""
 
@@ -78,20 +74,19 @@ class _UnitIntervalTargets(BinomialRegressor):
     def partial_fit(self, X, y, sample_weight=None):
         return super().partial_fit(X, self._squash(y), sample_weight)
 
+    def score(self, X, y, sample_weight=None):
+        return super().score(X, self._squash(y), sample_weight)
+
 
 def _expected_failures(estimator):
-    if type(estimator) is LogisticRegression:
-        return _CLASSIFIER_EXPECTED_FAILURES
     if type(estimator) is BinomialRegressor:
         return _BINOMIAL_EXPECTED_FAILURES
-    if type(estimator) is _UnitIntervalTargets:
-        return {"check_regressors_train": "scores the (0, 1) predictions against the "
-                                          "unsquashed continuous targets"}
     return {}
 
 
 @parametrize_with_checks(
-    [LogisticRegression(), LogisticRegression(aggregate=True), BinomialRegressor(),
+    [LogisticRegression(), LogisticRegression(aggregate=True),
+     LogisticRegressionCV(Cs=3, cv=3, n_jobs=1), BinomialRegressor(),
      _UnitIntervalTargets(), _UnitIntervalTargets(aggregate=True)],
     expected_failed_checks=_expected_failures, xfail_strict=True,
 )
@@ -143,24 +138,26 @@ def test_lam_penalty_none_and_bad_parameters():
     a = LogisticRegression(lam=2.0, tol=1e-10).fit(X, y)
     b = LogisticRegression(C=0.5, tol=1e-10).fit(X, y)
     np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-7)
-    c = LogisticRegression(penalty=None, tol=1e-10).fit(X, y)
+    with pytest.warns(FutureWarning, match="'penalty' was deprecated"):
+        c = LogisticRegression(penalty=None, tol=1e-10).fit(X, y)
     d = LogisticRegression(C=np.inf, tol=1e-10).fit(X, y)
     np.testing.assert_allclose(c.coef_, d.coef_, atol=1e-6)
     assert np.abs(c.coef_).max() > np.abs(b.coef_).max()
-    for bad, match in [(dict(C=2.0, lam=1.0), "C or lam"), (dict(C=-1.0), "C must be"),
-                       (dict(penalty="l3"), "penalty must be"),
-                       (dict(penalty="elasticnet"), "needs l1_ratio"),
-                       (dict(penalty="l1", l1_ratio=0.5), "penalty='l1' means"),
-                       (dict(l1_ratio=1.5), "l1_ratio must be")]:
-        with pytest.raises(ValueError, match=match):
+    for bad, match in [(dict(C=2.0, lam=1.0), "C or lam"), (dict(C=-1.0), "'C' parameter"),
+                       (dict(penalty="l3"), "'penalty' parameter"),
+                       (dict(penalty="elasticnet", l1_ratio=None), "must be specified"),
+                       (dict(l1_ratio=1.5), "'l1_ratio' parameter"),
+                       (dict(dual=True), "dual=True"),
+                       (dict(intercept_scaling=0.0), "'intercept_scaling' parameter")]:
+        with pytest.raises(ValueError, match=match), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
             LogisticRegression(**bad).fit(X, y)
-    X3, y3 = _data(3)
-    with pytest.raises(ValueError, match="two classes only"):
-        LogisticRegression(penalty="l1").fit(X3, y3)
 
 
 @pytest.mark.parametrize(("penalty", "l1_ratio"), [("l1", None), ("elasticnet", 0.5),
-                                                   ("l2", 0.3)])
+                                                   ("deprecated", 0.3), ("deprecated", 1.0)])
+@pytest.mark.filterwarnings("ignore:'penalty' was deprecated:FutureWarning")
+@pytest.mark.filterwarnings("ignore:Inconsistent values:UserWarning")
 def test_l1_and_elastic_net_match_sklearn_saga(penalty, l1_ratio):
     from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
@@ -225,7 +222,7 @@ def test_warm_start_and_convergence_warning():
     first = clf.n_iter_[0]
     clf.fit(X, y)
     assert clf.n_iter_[0] < first
-    with pytest.warns(ConvergenceWarning, match="did not converge"):
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
         LogisticRegression(max_iter=1, tol=1e-12).fit(X, y)
     with pytest.warns(ConvergenceWarning):
         LogisticRegression(max_iter=1, tol=1e-12).fit(X, y == "ant")

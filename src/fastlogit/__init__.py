@@ -47,10 +47,10 @@ __all__ = [
     "wald_test",
 ]
 
-# The scikit-learn estimators (fastlogit.LogisticRegression, fastlogit.BinomialRegressor)
+# The scikit-learn estimators (LogisticRegression, LogisticRegressionCV, BinomialRegressor)
 # are loaded on first access; they stay out of __all__ so that `from fastlogit import *`
 # works without scikit-learn.
-_SKLEARN_ESTIMATORS = ("BinomialRegressor", "LogisticRegression")
+_SKLEARN_ESTIMATORS = ("BinomialRegressor", "LogisticRegression", "LogisticRegressionCV")
 
 
 def __dir__():

@@ -362,6 +362,53 @@ def softmax_loss_grad(
     return loss
 
 
+def softmax_loss_grad_rows(
+    int layout, const floating[::1] values, const index_t[::1] indices,
+    const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features, Py_ssize_t K,
+    const double[::1] counts, const Py_ssize_t[::1] labels, const double[::1] weights,
+    const double[::1] offset, const double[::1] coef, const double[::1] intercept,
+    double[::1] grad_out, double[::1] grad_intercept_out, Py_ssize_t r0, Py_ssize_t r1,
+):
+    """softmax_loss_grad on the rows r0 <= i < r1 only, serially (a mini-batch).
+
+    The multinomial companion of _batch.binomial_loss_grad_rows: the whole validated
+    design plus a row range, read in place (nothing sliced or copied), absolute row
+    indices into counts / labels / weights / offset. The same per-row math and block
+    loops as the full-data kernel (_softmax_range), so a range covering every row gives
+    its answer bitwise at one thread.
+    """
+    if not (0 <= r0 <= r1 <= n_rows):
+        raise ValueError(f"row range [{r0}, {r1}) outside [0, {n_rows}]")
+    cdef Py_ssize_t p = n_features
+    cdef Py_ssize_t blk = block_rows_multi(layout, n_rows, p, values.shape[0],
+                                           sizeof(floating), sizeof(index_t), K)
+    cdef double[:, ::1] scratch = _dense_scratch(layout, floating is float, 1, blk, p)
+    cdef double[::1] g = np.empty(max(p * K, 1), dtype=np.float64)
+    cdef double[::1] zbuf = np.empty(max(blk * K, 1), dtype=np.float64)
+    cdef double[::1] sums = np.zeros(K + 1, dtype=np.float64)
+    cdef const double *off = &offset[0] if offset is not None else NULL
+    cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
+    cdef const double *W = &coef[0] if p > 0 else NULL
+    cdef const double *cnt = &counts[0] if counts is not None else NULL
+    cdef const Py_ssize_t *lab = &labels[0] if labels is not None else NULL
+    cdef const double *wts = &weights[0] if weights is not None else NULL
+    cdef Py_ssize_t k
+    cdef Poll poll = start_poll(MAIN_THREAD, (<double> values.shape[0] + 16.0 * n_rows) * K)
+
+    if (cnt == NULL) == (lab == NULL):
+        raise ValueError("give exactly one of counts and labels")
+    with nogil:
+        _softmax_range(layout, vals, &indices[0], &indptr[0], n_rows, p, K, r0, r1, blk,
+                       cnt, lab, wts, off, W, &intercept[0], &g[0], &zbuf[0],
+                       &scratch[0, 0], &sums[0], &poll, 0)
+    raise_pending(&poll)
+    for k in range(K):
+        grad_intercept_out[k] = sums[1 + k]
+    if p > 0:
+        grad_out[:] = g[:p * K]
+    return sums[0]
+
+
 def softmax_scores(
     int layout, const floating[::1] values, const index_t[::1] indices,
     const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features, Py_ssize_t K,

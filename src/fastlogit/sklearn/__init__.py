@@ -1,9 +1,10 @@
-"""scikit-learn estimators on fastlogit's kernels: ``LogisticRegression`` and ``BinomialRegressor``.
+"""scikit-learn estimators on fastlogit's kernels: ``LogisticRegression``,
+``LogisticRegressionCV`` and ``BinomialRegressor``.
 
 scikit-learn is an optional dependency (``pip install fastlogit[sklearn]``);
 ``import fastlogit`` works without it and these classes are loaded on first use.
 
-Both estimators follow scikit-learn's conventions (parameters stored
+The estimators follow scikit-learn's conventions (parameters stored
 unvalidated in ``__init__``, learned attributes with a trailing underscore,
 ``sample_weight`` in ``fit``, pandas column names kept in
 ``feature_names_in_``) and pass ``sklearn.utils.estimator_checks``; they work
@@ -18,6 +19,16 @@ The default ``tol=1e-4`` matches scikit-learn's; use 1e-8 for coefficients
 accurate to about 1e-6.
 """
 
-from fastlogit.sklearn._estimators import BinomialRegressor, LogisticRegression
+try:
+    import sklearn  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without scikit-learn
+    raise ImportError(
+        "fastlogit.LogisticRegression, LogisticRegressionCV and BinomialRegressor need "
+        "scikit-learn: pip install fastlogit[sklearn]"
+    ) from exc
 
-__all__ = ["BinomialRegressor", "LogisticRegression"]
+from fastlogit.sklearn._classifier import LogisticRegression  # noqa: E402
+from fastlogit.sklearn._cv import LogisticRegressionCV  # noqa: E402
+from fastlogit.sklearn._estimators import BinomialRegressor  # noqa: E402
+
+__all__ = ["BinomialRegressor", "LogisticRegression", "LogisticRegressionCV"]

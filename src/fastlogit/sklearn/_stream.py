@@ -1,7 +1,7 @@
 """``partial_fit`` of the scikit-learn estimators, on ``fastlogit.partial_fit``.
 
-Kept apart from sklearn.py (which holds the estimators' ``fit``): the estimators'
-methods are one-line calls into here. scikit-learn's conventions, as in its
+Kept apart from _classifier.py and _estimators.py (which hold the estimators' ``fit``):
+the estimators' methods are one-line calls into here. scikit-learn's conventions, as in its
 SGDClassifier: ``classes`` is required on the first call and must not change later;
 later calls update the model with one pass of mini-batch steps over the new rows.
 
@@ -13,14 +13,18 @@ that fit when ``classes`` is not given).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Optional
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight
 
+from fastlogit._input._validate import as_design
 from fastlogit._models._sgd_api import partial_fit
-from fastlogit.sklearn._common import _core_penalty, _proportions, _resolve_lam, _validate_data
+from fastlogit._solvers._softmax_sgd import stream_piece
+from fastlogit.sklearn._common import _proportions, _validate_data
+from fastlogit.sklearn._params import resolve_penalty
 
 
 def _stream_model(est: Any) -> Optional[Any]:
@@ -33,7 +37,8 @@ def _stream_model(est: Any) -> Optional[Any]:
 
 def classifier_partial_fit(est: Any, X: Any, y: Any, classes: Any, sample_weight: Any,
                            threads: int) -> Any:
-    """LogisticRegression.partial_fit: two classes, labels encoded by ``classes_``."""
+    """LogisticRegression.partial_fit: labels encoded by ``classes_``; two classes stream
+    the binomial model (fastlogit.partial_fit), more the multinomial (_solvers/_softmax_sgd.py)."""
     model = _stream_model(est)
     first = model is None
     if classes is not None:
@@ -49,11 +54,12 @@ def classifier_partial_fit(est: Any, X: Any, y: Any, classes: Any, sample_weight
                              "(all labels the stream can contain, e.g. classes=[0, 1])")
     else:
         classes = est.classes_
-    if classes.shape[0] != 2:
-        raise ValueError(f"partial_fit fits the binomial model and needs exactly 2 classes; "
-                         f"got {classes.shape[0]}: {classes!r}. For more classes use fit "
-                         "(multinomial) on the data in memory or memory-mapped.")
-    if _core_penalty(est.penalty, est.l1_ratio, True):
+    if classes.shape[0] < 2:
+        raise ValueError(f"partial_fit needs at least 2 classes; got {classes!r}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        pen = resolve_penalty(est.penalty, est.C, est.l1_ratio, est.lam)
+    if pen.l1_ratio > 0 and pen.lam > 0:
         raise ValueError(f"partial_fit (SGD) fits the L2 penalty only; penalty={est.penalty!r} "
                          f"with l1_ratio={est.l1_ratio!r} needs fit on the whole data")
     if est.class_weight == "balanced":
@@ -66,20 +72,28 @@ def classifier_partial_fit(est: Any, X: Any, y: Any, classes: Any, sample_weight
     if unknown.any():
         raise ValueError(f"y contains label {y[unknown][0]!r} that is not in classes "
                          f"{classes!r}")
-    y_enc = (y == classes[1]).astype(np.float64)
+    y_enc = np.searchsorted(classes, y).astype(np.intp)
     sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
     if isinstance(est.class_weight, dict):
         cw = np.array([float(est.class_weight.get(c, 1.0)) for c in classes])
-        sw = sw * cw[y_enc.astype(np.intp)]
-    lam = _resolve_lam(est.C, est.lam, est.penalty)
-    res = partial_fit(X, y=y_enc, sample_weight=sw, model=model,
-                      lam=lam if first else None,
-                      fit_intercept=bool(est.fit_intercept) if first else None,
-                      threads=threads)
+        sw = sw * cw[y_enc]
+    fit_intercept = bool(est.fit_intercept)
+    if classes.shape[0] == 2:
+        res = partial_fit(X, y=(y_enc == 1).astype(np.float64), sample_weight=sw, model=model,
+                          lam=pen.lam if first else None,
+                          fit_intercept=fit_intercept if first else None, threads=threads)
+        coef, intercept, n_iter = res.coef[None, :], np.array([res.intercept]), res.n_iter
+    else:
+        if model is not None and model.p != X.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} features, but the stream has {model.p}")
+        res = stream_piece(model, as_design(X, "X"), y_enc, sw, classes.shape[0], pen.lam,
+                           fit_intercept, threads)
+        intercept, coef = res.answer()
+        n_iter = res.n_steps
     est.classes_ = classes
-    est.coef_ = np.ascontiguousarray(res.coef[None, :], dtype=np.float64)
-    est.intercept_ = np.array([res.intercept])
-    est.n_iter_ = np.array([res.n_iter])
+    est.coef_ = np.ascontiguousarray(coef, dtype=X.dtype)
+    est.intercept_ = np.asarray(intercept, dtype=X.dtype)
+    est.n_iter_ = np.array([n_iter], dtype=np.int32)
     est._stream_ = (res, est.coef_)
     return est
 
