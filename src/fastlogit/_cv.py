@@ -32,8 +32,8 @@ from fastlogit import _special
 from fastlogit._fit import _feature_names, training_data
 from fastlogit._objective import linear_predictor
 from fastlogit._path import PathResult, make_path_result, warn_unconverged
+from fastlogit._path_cd import column_access, make_engine
 from fastlogit._path_engine import (
-    PathEngine,
     as_lam_min_ratio,
     as_lams,
     default_lams,
@@ -195,6 +195,7 @@ def cv(
     progress: bool = False,
     feature_names: Any = None,
     standardize: bool = True,
+    solver: str = "auto",
 ) -> CVResult:
     """Choose lam by k-fold cross-validation of the held-out deviance along a path.
 
@@ -213,7 +214,7 @@ def cv(
         The fold of every row instead (any integer labels; glmnet's foldid).
     seed : int, numpy Generator or None, default 0
         Seed of the random split: the same seed gives the same folds.
-    lams, n_lams, lam_min_ratio, l1_ratio, penalty_factor, bounds, screen
+    lams, n_lams, lam_min_ratio, l1_ratio, penalty_factor, bounds, screen, solver
         As in ``fastlogit.path``; the default sequence comes from all rows.
     rule : {"min", "1se"}, default "min"
         Which lam ``result`` is refitted at.
@@ -254,7 +255,7 @@ def cv(
     data = training_data(X, n, k, y, sample_weight, offset, fit_intercept)
     m, p = data.design.n_rows, data.design.n_features
     spec = make_spec(p, l1_ratio, penalty_factor, bounds, fit_intercept, standardize, threads,
-                     factr, pgtol, max_iter, screen)
+                     factr, pgtol, max_iter, screen, solver)
     if rule not in ("min", "1se"):
         raise ValueError(f"rule must be 'min' or '1se'; got {rule!r}")
     lam_arr = None if lams is None else as_lams(lams)
@@ -272,7 +273,8 @@ def cv(
             raise ValueError(f"fold {f} has no {side} trials (sum of sample_weight * n is 0); "
                              "use fewer folds or other fold labels")
 
-    full = PathEngine(data, spec)
+    columns = column_access(data, spec)  # one column copy (solver "cd") for every fold
+    full = make_engine(data, spec, columns)
     null = full.null_fit()
     top = full.lam_max(null.solution)
     if lam_arr is None:
@@ -285,7 +287,7 @@ def cv(
         for f in range(K):
             t0 = time.perf_counter()
             idx = np.flatnonzero(fold_of == f)
-            engine = PathEngine(_fold_data(data, idx), spec)
+            engine = make_engine(_fold_data(data, idx), spec, columns)
             _, fits, _, _ = run_path(engine, lam_arr, L, ratio, prog, prefix=f"[{f + 1}/{K}] ")
             coef = np.array([ft.solution.coef for ft in fits]).reshape(L, p)
             intercept = np.array([ft.solution.intercept for ft in fits])

@@ -68,25 +68,34 @@ class PathSpec:
     threads: int
     options: LbfgsOptions
     screen: bool
+    solver: str = "lbfgs"  # "cd": the coordinate-descent engine (_path_cd.py)
 
     def settings(self) -> dict:
         o = self.options
         return dict(l1_ratio=self.l1_ratio, penalty_factor=self.factor, bounds=self.box,
-                    fit_intercept=self.fit_intercept, solver="lbfgs", factr=o.factr,
+                    fit_intercept=self.fit_intercept, solver=self.solver, factr=o.factr,
                     pgtol=o.pgtol, max_iter=o.max_iter, threads=self.threads,
                     standardize=self.standardize, screen=self.screen)
 
 
 def make_spec(p: int, l1_ratio: Any, penalty_factor: Any, bounds: Any, fit_intercept: bool,
               standardize: bool, threads: Optional[int], factr: Any, pgtol: Any,
-              max_iter: Any, screen: bool) -> PathSpec:
-    """Validate the settings shared by path and cv."""
+              max_iter: Any, screen: bool, solver: str = "lbfgs") -> PathSpec:
+    """Validate the settings shared by path and cv.
+
+    solver: "auto" ("cd" with an L1 term or bounds, else "lbfgs"), "cd" or "lbfgs".
+    """
     options = LbfgsOptions(factr=as_nonnegative_scalar(factr, "factr"),
                            pgtol=as_nonnegative_scalar(pgtol, "pgtol"),
                            max_iter=as_positive_int(max_iter, "max_iter"))
-    return PathSpec(as_l1_ratio(l1_ratio), as_penalty_factor(penalty_factor, p),
-                    as_bounds(bounds, p), bool(fit_intercept), bool(standardize),
-                    resolve_threads(threads), options, bool(screen))
+    ratio, box = as_l1_ratio(l1_ratio), as_bounds(bounds, p)
+    if solver not in ("auto", "cd", "lbfgs"):
+        raise ValueError(f"solver must be 'auto', 'cd' or 'lbfgs' for a path; got {solver!r}")
+    if solver == "auto":
+        solver = "cd" if (ratio > 0 or box is not None) else "lbfgs"
+    return PathSpec(ratio, as_penalty_factor(penalty_factor, p), box, bool(fit_intercept),
+                    bool(standardize), resolve_threads(threads), options, bool(screen),
+                    solver)
 
 
 def as_lams(lams: Any) -> np.ndarray:
