@@ -151,9 +151,9 @@ def main():
     fixtures = []
     for case, ref in zip(specs, res["results"]):
         if case["data"] in data:
-            n, k = data[case["data"]][1], data[case["data"]][2]
+            n = data[case["data"]][1]
         else:
-            n, k = np.asarray(case["n"]), np.asarray(case["k"])
+            n = np.asarray(case["n"])
         s = np.asarray(case.get("weights", np.ones(len(n))))
         total = float(np.sum(s * n))
         lam = np.atleast_1d(np.asarray(ref["lambda"], dtype=float))

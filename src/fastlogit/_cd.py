@@ -43,6 +43,8 @@ from fastlogit._penalties import Box, kkt_violation
 from fastlogit._validate import LAYOUT_C, LAYOUT_CSR, LAYOUT_F, Design
 
 COL_C, COL_F, COL_CSC = 0, 1, 2
+# A list to receive one record per Newton iteration (benchmarks, diagnostics), or None.
+TRACE: Optional[list] = None
 
 
 @dataclass(frozen=True)
@@ -285,6 +287,9 @@ def solve(problem: CDProblem, pen: PenaltyVectors, b0: float, w0: np.ndarray,
         vmax = max(float(np.max(np.abs(wt * sd), initial=0.0)), 1e-2)
         dv = t * max(float(np.max(np.abs(dw * sd), initial=0.0)), abs(db + _dot(mu, dw)))
         last_step = dv / vmax
+        if TRACE is not None:
+            TRACE.append(dict(it=it, kkt=kkt, working=ws.shape[0], sweeps=sweeps, t=t,
+                              step=last_step, inner=inner / S))
         b, w, ps, F = b + t * db, wt, pt, Ft
     if converged:
         ps = _snap_zeros(prob, pen, ps, h, options.pgtol, allowed)

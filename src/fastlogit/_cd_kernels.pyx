@@ -359,7 +359,8 @@ def cd_solve(
     over every working feature, then sweeps over the nonzero ones until no step lowers
     the model by more than ``tol`` (max_j h_j dw_j^2, in the units of the loss), then a
     full sweep again; it stops when a full sweep changes nothing by more than tol, or
-    after ``max_sweeps`` sweeps. Returns (o, sweeps, last full sweep's largest change).
+    after ``max_sweeps`` sweeps. Returns (o, sweeps, converged): converged is True when the
+    last full sweep changed nothing by more than tol.
     """
     cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
     cdef const index_t *idx = &indices[0]
@@ -370,8 +371,9 @@ def cd_solve(
     cdef int stop = 0
     if unit_values and col_layout == COL_CSC:
         vals = NULL
+    cdef bint converged = False
     if n_work == 0:
-        return o, 0, 0.0
+        return o, 0, True
     with nogil:
         while sweeps < max_sweeps and not stop:
             # a full sweep over the working set
@@ -393,7 +395,10 @@ def cd_solve(
                     break
             sweeps += 1
             dfull = dmax
-            if dmax <= tol or stop:
+            if dmax <= tol:
+                converged = True
+                break
+            if stop:
                 break
             # sweeps over the nonzero features until they settle
             while sweeps < max_sweeps and not stop:
@@ -414,4 +419,5 @@ def cd_solve(
                     break
     if stop:
         _propagate()
-    return o, sweeps, dfull
+    return o, sweeps, converged
+
