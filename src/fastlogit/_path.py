@@ -200,8 +200,8 @@ def path(
     n_lams : int, default 100
         Length of the default sequence.
     lam_min_ratio : float in (0, 1), optional
-        Smallest default lam as a fraction of lam_max; default 1e-4 when X has more rows
-        than features, else 1e-2 (glmnet's defaults).
+        Smallest default lam as a fraction of lam_max; default 1e-2 when X has fewer rows
+        than features, else 1e-4 (glmnet's rule).
     l1_ratio : float in [0, 1], default 1.0
         1 = lasso (glmnet's default), 0 = ridge; lam_max of a ridge path is taken at
         l1_ratio = 1e-3 (glmnet's convention), as no finite lam zeroes ridge coefficients.

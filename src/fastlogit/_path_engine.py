@@ -4,7 +4,7 @@ penalties on one data set, each fit warm-started from the last.
 Default sequence: ``n_lams`` values log-spaced from lam_max, the smallest lam at which every
 penalised coefficient is 0 (from the gradient at the null model: penalised coefficients at
 0, intercept and unpenalised coefficients fitted), down to ``lam_min_ratio * lam_max``
-(glmnet's defaults: 1e-4 when there are more rows than features, else 1e-2). For a ridge
+(glmnet's rule: 1e-2 when there are fewer rows than features, else 1e-4). For a ridge
 path (l1_ratio = 0), where no finite lam zeroes a coefficient, lam_max is that of
 l1_ratio = 1e-3 (glmnet's convention): the ridge coefficients there are close to 0.
 
@@ -122,7 +122,8 @@ def default_lams(lam_top: float, n_lams: int, lam_min_ratio: Optional[float], n_
             "coefficient, or X is constant); pass lams= explicitly."
         )
     if lam_min_ratio is None:
-        lam_min_ratio = 1e-4 if n_rows > n_features else 1e-2
+        # glmnet: lambda.min.ratio = ifelse(nobs < nvars, 0.01, 1e-04)
+        lam_min_ratio = 1e-4 if n_rows >= n_features else 1e-2
     if n_lams == 1:
         return np.array([lam_top])
     return lam_top * np.geomspace(1.0, lam_min_ratio, n_lams)
