@@ -1,6 +1,6 @@
 """Build the compiled kernels of fastlogit.
 
-Every ``src/fastlogit/*.pyx`` becomes one extension module. OpenMP is used
+Every ``src/fastlogit/**/*.pyx`` becomes one extension module, named after its path. OpenMP is used
 when the compiler can build and link a small OpenMP program; otherwise the
 kernels are built serial (the ``prange`` loops then run on one thread and
 give the same answers). Set ``FASTLOGIT_NO_OPENMP=1`` to force a serial
@@ -94,10 +94,10 @@ class BuildExt(build_ext):
 
 
 def _extensions():
-    sources = sorted(glob.glob(os.path.join("src", "fastlogit", "*.pyx")))
+    sources = sorted(glob.glob(os.path.join("src", "fastlogit", "**", "*.pyx"), recursive=True))
     exts = [
         Extension(
-            "fastlogit." + os.path.splitext(os.path.basename(src))[0],
+            ".".join(os.path.splitext(os.path.relpath(src, "src"))[0].split(os.sep)),
             [src],
             include_dirs=[numpy.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],

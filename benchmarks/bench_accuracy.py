@@ -14,7 +14,7 @@ import pytest
 
 import fastlogit
 from benchmarks.conftest import QUICK
-from fastlogit import _polish
+from fastlogit._solvers import _polish
 
 
 @pytest.fixture(scope="session")

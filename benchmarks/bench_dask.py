@@ -25,16 +25,16 @@ import pytest
 
 import fastlogit
 from benchmarks.conftest import QUICK
-from fastlogit._objective import BinomialLoss
-from fastlogit._validate import as_design
+from fastlogit._input._validate import as_design
+from fastlogit.backend._objective import BinomialLoss
 from fastlogit.datasets import make_sparse_binomial
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 fld = pytest.importorskip("fastlogit.dask")
 
-from fastlogit._dask_input import partition_blocks, summarise  # noqa: E402
-from fastlogit._dask_loss import BlockSet, DaskBinomialLoss  # noqa: E402
+from fastlogit.dask._input import partition_blocks, summarise  # noqa: E402
+from fastlogit.dask._loss import BlockSet, DaskBinomialLoss  # noqa: E402
 
 N_BLOCKS = 8
 N_WORKERS = 2

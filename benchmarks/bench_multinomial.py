@@ -16,8 +16,8 @@ import pytest
 import fastlogit
 from benchmarks.conftest import QUICK
 from benchmarks.multinomial_data import dense_multinomial, sparse_multinomial
-from fastlogit import _softmax
-from fastlogit._validate import as_design
+from fastlogit._core import _softmax
+from fastlogit._input._validate import as_design
 
 ROWS = 20_000 if QUICK else 200_000
 K = 10

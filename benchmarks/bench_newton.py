@@ -14,9 +14,9 @@ import pytest
 
 import fastlogit
 from benchmarks.conftest import QUICK
-from fastlogit import _hessian
-from fastlogit._threads import single_threaded_blas
-from fastlogit._validate import as_design
+from fastlogit._core import _hessian
+from fastlogit._core._threads import single_threaded_blas
+from fastlogit._input._validate import as_design
 from fastlogit.datasets import make_sparse_binomial
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from benchmarks.problems import csr_from_parts
-from fastlogit import _kernels
-from fastlogit._validate import as_design
+from fastlogit._core import _kernels
+from fastlogit._input._validate import as_design
 
 SPARSE_LAYOUTS = ("csr_f64_i32", "csr_f32_i32", "csr_f64_i64")
 DENSE_LAYOUTS = ("dense_c_f64", "dense_f_f64", "dense_c_f32")

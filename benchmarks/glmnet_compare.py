@@ -43,9 +43,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import fastlogit  # noqa: E402
 from benchmarks.machine import describe  # noqa: E402
-from fastlogit import _cd  # noqa: E402
-from fastlogit._objective import Standardization  # noqa: E402
-from fastlogit._validate import as_design  # noqa: E402
+from fastlogit._input._validate import as_design  # noqa: E402
+from fastlogit._solvers import _cd  # noqa: E402
+from fastlogit.backend._objective import Standardization  # noqa: E402
 from fastlogit.datasets import make_sparse_binomial  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))

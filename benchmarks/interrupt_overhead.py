@@ -4,7 +4,7 @@
 
 ``--base`` is another built checkout (``setup.py build_ext --inplace`` done), e.g. the
 commit before the polling went in; the head is this tree. Both compiled
-``fastlogit._kernels`` modules are loaded into this one process (from their files) and
+``fastlogit._core._kernels`` modules are loaded into this one process (from their files) and
 called alternately, base then head then base ..., on the same arrays, so that drifting
 machine load hits both alike. Each round times one evaluation of each per thread
 count; the medians over the rounds are printed with the ratio head / base. This is the
@@ -27,10 +27,10 @@ HEAD = Path(__file__).resolve().parents[1]
 
 
 def _load_kernels(tree: Path):
-    """The compiled fastlogit._kernels of a built tree, as a separate module object."""
+    """The compiled fastlogit._core._kernels of a built tree, as a separate module object."""
     (so,) = sorted((tree / "src" / "fastlogit").glob("_kernels.*.so")) or sorted(
         (tree / "src" / "fastlogit").glob("_kernels.*.pyd"))
-    spec = importlib.util.spec_from_file_location("fastlogit._kernels", so)
+    spec = importlib.util.spec_from_file_location("fastlogit._core._kernels", so)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -39,7 +39,7 @@ def _load_kernels(tree: Path):
 
 def main(argv: list[str] | None = None) -> None:
     from benchmarks.problems import load
-    from fastlogit._validate import as_design
+    from fastlogit._input._validate import as_design
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, type=Path, help="another built checkout")

@@ -79,7 +79,7 @@ def describe() -> str:
     import scipy
 
     import fastlogit
-    from fastlogit import _kernels
+    from fastlogit._core import _kernels
 
     total = memory_total()
     mem = f", {total / 2**30:.0f} GiB" if total else ""

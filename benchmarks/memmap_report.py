@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fastlogit  # noqa: E402
 from benchmarks import machine  # noqa: E402
-from fastlogit._validate import as_design  # noqa: E402
+from fastlogit._input._validate import as_design  # noqa: E402
 from fastlogit.datasets import make_sparse_binomial  # noqa: E402
 
 NNZ, FEATURES = 32, 100_000

@@ -38,8 +38,8 @@ from fastlogit.datasets import make_sparse_binomial  # noqa: E402
 
 def objective(X, n, k, lam, b, w) -> float:
     """F(b, w) through the compiled kernel (one pass)."""
-    from fastlogit._objective import linear_predictor
-    from fastlogit._validate import as_design
+    from fastlogit._input._validate import as_design
+    from fastlogit.backend._objective import linear_predictor
 
     z = linear_predictor(as_design(X), float(b), np.asarray(w, dtype=np.float64), None, 2)
     return float(np.sum(n * np.logaddexp(0.0, z) - k * z) + 0.5 * lam * w @ w)

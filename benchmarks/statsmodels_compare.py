@@ -148,9 +148,9 @@ def main(argv=None) -> None:
     import statsmodels
     from machine import describe
 
-    from fastlogit import _hessian
-    from fastlogit._threads import resolve_threads, single_threaded_blas
-    from fastlogit._validate import as_design
+    from fastlogit._core import _hessian
+    from fastlogit._core._threads import resolve_threads, single_threaded_blas
+    from fastlogit._input._validate import as_design
 
     print(describe())
     print(f"statsmodels {statsmodels.__version__}; problem: make_dense_binomial({args.rows}, "

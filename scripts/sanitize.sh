@@ -40,6 +40,6 @@ export FASTLOGIT_SANITIZED=1
 if [ "$#" -eq 0 ]; then
     set -- tests
 fi
-PYTHONPATH="$WORK/src" "$PY" -c "import fastlogit._kernels as k; assert k.openmp_enabled()"
+PYTHONPATH="$WORK/src" "$PY" -c "import fastlogit._core._kernels as k; assert k.openmp_enabled()"
 PYTHONPATH="$WORK/src" "$PY" -m pytest -q -p no:cacheprovider "$@"
 echo "sanitizers: no errors (ASan + UBSan)"

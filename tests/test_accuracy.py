@@ -9,9 +9,9 @@ import pytest
 import scipy.sparse as sp
 
 import fastlogit
-from fastlogit._polish import PolishPlan
-from fastlogit._solvers import SolverOutcome
-from fastlogit._validate import as_design
+from fastlogit._input._validate import as_design
+from fastlogit._solvers._base import SolverOutcome
+from fastlogit._solvers._polish import PolishPlan
 
 sm = pytest.importorskip("statsmodels.api")
 

@@ -8,8 +8,8 @@ import pytest
 import scipy.sparse as sp
 
 import fastlogit
-from fastlogit import _kernels
-from fastlogit._validate import as_design
+from fastlogit._core import _kernels
+from fastlogit._input._validate import as_design
 
 # factr=0: stop on the gradient (or at L-BFGS-B's rounding floor), never on a small decrease
 TIGHT = dict(factr=0.0, pgtol=1e-13, max_iter=5000, threads=1)
@@ -195,7 +195,7 @@ def test_bad_design():
 
 def test_grouping_stays_exact_when_every_hash_collides():
     """The exact path compares rows on every hash match: feed it hashes that all collide."""
-    from fastlogit import _rowgroups
+    from fastlogit._core import _rowgroups
 
     X, _ = duplicated_01(m=500, p=6, n_distinct=20, seed=9)
     for Xv in (X, sp.csr_matrix(X)):

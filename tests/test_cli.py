@@ -208,8 +208,8 @@ def test_svmlight_chunks_read_every_line_once(tmp_path, chunk_rows):
     """Blocks of whole lines cover the file exactly, whatever the block and line sizes."""
     from sklearn.datasets import dump_svmlight_file, load_svmlight_file
 
-    from fastlogit._cli_io import iter_chunks
-    from fastlogit._cli_model import SavedModel
+    from fastlogit.cli._io import iter_chunks
+    from fastlogit.cli._model import SavedModel
 
     rng = np.random.default_rng(1)
     dense = sp.random(200, 40, density=0.2, random_state=rng).toarray()
@@ -302,8 +302,8 @@ def test_predict_csv_in_chunks_to_stdout(tmp_path, data, capsys):
     frame(data).to_csv(tmp_path / "t.csv", index=False)
     assert call(capsys, "fit", tmp_path / "t.csv", "--label", "label", "--features",
                 "age,dose,score", "--out", tmp_path / "m.json")[0] == 0
-    from fastlogit._cli_io import iter_chunks
-    from fastlogit._cli_model import load_model
+    from fastlogit.cli._io import iter_chunks
+    from fastlogit.cli._model import load_model
 
     model = load_model(str(tmp_path / "m.json"))
     sizes = [c.X.shape[0] for c in iter_chunks(str(tmp_path / "t.csv"), "csv", model, 100)]
@@ -514,7 +514,7 @@ def test_calibration_bins_reference():
     """Bins of equal trials; observed = sum k / sum n; Jeffreys bounds from scipy's beta."""
     from scipy.stats import beta
 
-    from fastlogit._cli_plot import calibration_bins
+    from fastlogit.cli._plot import calibration_bins
 
     rng = np.random.default_rng(0)
     p = rng.random(1000)

@@ -11,7 +11,7 @@ from conftest import random_problem
 from scipy.special import xlogy
 
 import fastlogit
-from fastlogit._cv import choose, make_folds
+from fastlogit._selection._cv import choose, make_folds
 
 FAST = dict(threads=1)
 

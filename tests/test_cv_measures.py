@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastlogit
-from fastlogit._cv_measures import auc, held_out_total
+from fastlogit._selection._cv_measures import auc, held_out_total
 
 
 def test_auc_matches_scikit_learn_with_ties_and_weights():

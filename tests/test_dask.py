@@ -416,7 +416,7 @@ def test_worker_killed_mid_fit(proc_client, problem, source, tmp_path):
 
 def test_large_parameter_vector_as_a_task(client, problem, monkeypatch):
     """Above INLINE_BYTES the parameters travel as a task of their own: the same answer."""
-    from fastlogit import _dask_loss
+    from fastlogit.dask import _loss as _dask_loss
 
     X, n, k, s, o = problem
     args = (dask_rows(X), n, k)

@@ -11,9 +11,9 @@ import fastlogit
 
 def _modules():
     names = ["fastlogit"]
-    for info in pkgutil.iter_modules(fastlogit.__path__):
-        if info.name not in ("__main__",):
-            names.append(f"fastlogit.{info.name}")
+    for info in pkgutil.walk_packages(fastlogit.__path__, "fastlogit."):
+        if not info.name.endswith("__main__"):
+            names.append(info.name)
     return names
 
 

@@ -6,8 +6,8 @@ import pytest
 import scipy.sparse as sp
 from conftest import layouts, random_problem
 
-from fastlogit import _hessian, _kernels
-from fastlogit._validate import as_design
+from fastlogit._core import _hessian, _kernels
+from fastlogit._input._validate import as_design
 
 SINGLE = ("dense_c32", "dense_f32", "csr32_i32")
 

@@ -8,8 +8,8 @@ import pytest
 import scipy.sparse as sp
 from conftest import layouts, numpy_loss_grad, random_problem
 
-from fastlogit import _kernels
-from fastlogit._validate import as_design
+from fastlogit._core import _kernels
+from fastlogit._input._validate import as_design
 
 
 def kernel(X, n, k, s, o, w, b, threads=1):
@@ -184,7 +184,7 @@ def test_small_inputs_run_on_fewer_threads():
     import subprocess
     import sys
 
-    code = ("from fastlogit import _kernels as K; print(K.kernel_thread_count(2, 500, 3000), "
+    code = ("from fastlogit._core import _kernels as K; print(K.kernel_thread_count(2, 500, 3000), "
             "K.kernel_thread_count(8, 1_000_000, 32_000_000), "
             "K.kernel_thread_count(2, 20_000, 2_000_000), K.kernel_thread_count(8, 3, 10**9), "
             "K.kernel_thread_count(2, 0, 0))")

@@ -14,10 +14,10 @@ from scipy.special import logsumexp, softmax
 from scipy.stats import multinomial
 
 import fastlogit
-from fastlogit import _softmax
-from fastlogit._objective import L2Penalty, Standardization
-from fastlogit._softmax_objective import MultinomialLoss, MultinomialObjective
-from fastlogit._validate import as_design
+from fastlogit._core import _softmax
+from fastlogit._input._validate import as_design
+from fastlogit.backend._objective import L2Penalty, Standardization
+from fastlogit.backend._softmax_objective import MultinomialLoss, MultinomialObjective
 
 TIGHT = dict(factr=10.0, pgtol=1e-10, max_iter=5000)
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from fastlogit._multinomial_newton import MultinomialView
-from fastlogit._objective import L2Penalty, Standardization
-from fastlogit._softmax_objective import MultinomialLoss, MultinomialObjective
-from fastlogit._validate import as_design
+from fastlogit._input._validate import as_design
+from fastlogit._solvers._multinomial_newton import MultinomialView
+from fastlogit.backend._objective import L2Penalty, Standardization
+from fastlogit.backend._softmax_objective import MultinomialLoss, MultinomialObjective
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])

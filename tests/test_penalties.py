@@ -9,13 +9,13 @@ import scipy.sparse as sp
 from conftest import numpy_loss_grad, random_problem
 
 import fastlogit
-from fastlogit import _fit
-from fastlogit._constrained import SplitObjective, finish
-from fastlogit._lbfgs import LbfgsOptions
-from fastlogit._lbfgs import solve as lbfgs_solve
-from fastlogit._objective import BinomialLoss, Objective, Standardization
-from fastlogit._penalties import ElasticNet, as_bounds
-from fastlogit._solvers import Monitor
+from fastlogit._models import _fit
+from fastlogit._penalties._penalties import ElasticNet, as_bounds
+from fastlogit._solvers._base import Monitor
+from fastlogit._solvers._constrained import SplitObjective, finish
+from fastlogit._solvers._lbfgs import LbfgsOptions
+from fastlogit._solvers._lbfgs import solve as lbfgs_solve
+from fastlogit.backend._objective import BinomialLoss, Objective, Standardization
 
 TIGHT = dict(factr=10.0, pgtol=1e-10)
 
@@ -220,7 +220,7 @@ def test_finish_zeroes_what_kkt_says():
     lam = 40.0
     ref = fastlogit.fit(X, n, k, lam=lam, l1_ratio=1.0, **TIGHT)
     j = int(np.flatnonzero(ref.coef == 0)[0])
-    from fastlogit._validate import as_design
+    from fastlogit._input._validate import as_design
 
     std = Standardization.from_data(as_design(X), n, True, 1)
     pen = ElasticNet(lam, 1.0)
@@ -230,7 +230,7 @@ def test_finish_zeroes_what_kkt_says():
     w[j] = 1e-9
     theta = obj.join(ref.intercept, w)
     f, g = obj(theta)
-    from fastlogit._solvers import SolverOutcome
+    from fastlogit._solvers._base import SolverOutcome
 
     out = SolverOutcome(theta, f, g, 1, 1, True, False, "test")
     sol = finish(obj, out, 1e-8)

@@ -27,8 +27,8 @@ import scipy.sparse as sp
 from conftest import examples
 
 import fastlogit
-from fastlogit import _kernels, _softmax
-from fastlogit._validate import as_design
+from fastlogit._core import _kernels, _softmax
+from fastlogit._input._validate import as_design
 
 mpmath = pytest.importorskip("mpmath")
 from hypothesis import given, settings  # noqa: E402

@@ -16,9 +16,9 @@ import scipy.sparse as sp
 from conftest import layouts, numpy_loss_grad, random_problem
 
 import fastlogit
-from fastlogit import _batch
-from fastlogit._sgd import batch_ranges, default_batch_size
-from fastlogit._validate import as_design
+from fastlogit._core import _batch
+from fastlogit._input._validate import as_design
+from fastlogit._solvers._sgd import batch_ranges, default_batch_size
 
 
 def _signal_problem(m=3000, p=15, sparse=False, seed=0):
@@ -61,7 +61,7 @@ def test_row_range_kernel_matches_numpy(name):
 
 @pytest.mark.parametrize("name", ["dense_c64", "dense_f32", "csr64_i64"])
 def test_row_range_kernel_equals_full_kernel_on_all_rows(name):
-    from fastlogit import _kernels
+    from fastlogit._core import _kernels
 
     X, n, k, s, o = random_problem(m=600, p=9, density=0.4, seed=5)
     d = as_design(layouts(X)[name])

@@ -10,11 +10,11 @@ import scipy.sparse as sp
 from conftest import random_problem
 
 import fastlogit
-from fastlogit import _newton
-from fastlogit._lbfgs import LbfgsOptions
-from fastlogit._objective import BinomialLoss, L2Penalty, Objective, Standardization
-from fastlogit._solvers import Monitor
-from fastlogit._validate import as_design
+from fastlogit._input._validate import as_design
+from fastlogit._solvers import _newton
+from fastlogit._solvers._base import Monitor
+from fastlogit._solvers._lbfgs import LbfgsOptions
+from fastlogit.backend._objective import BinomialLoss, L2Penalty, Objective, Standardization
 
 SOLVERS = ["newton", "newton-cg", "gd"]
 TIGHT = dict(factr=1.0, pgtol=1e-12)
@@ -120,7 +120,7 @@ def test_callback_verbose_and_max_iter(solver):
     buf = io.StringIO()
     monitor = Monitor(objective_for(X, n, k, 1.0), None, True, stream=buf)
     obj = monitor.objective
-    from fastlogit._solvers import get_solver
+    from fastlogit._solvers._registry import get_solver
 
     get_solver(solver)(obj, obj.initial_theta(), LbfgsOptions(max_iter=3), monitor)
     assert "objective" in buf.getvalue() and len(buf.getvalue().splitlines()) >= 2
@@ -166,7 +166,7 @@ def test_refusals_name_the_problem():
     obj = objective_for(X, n, k, 1.0)
     monitor = Monitor(obj, None, False)
     for name in SOLVERS:
-        solve = fastlogit._solvers.get_solver(name)
+        solve = fastlogit._solvers._registry.get_solver(name)
         with pytest.raises(ValueError, match="bounds"):
             solve(obj, obj.initial_theta(), LbfgsOptions(bounds=[(0, 1)] * 4), monitor)
 
@@ -175,7 +175,7 @@ def test_refusals_name_the_problem():
 
     bad = Objective(obj.loss, L1Penalty(1.0), obj.std, True)
     for name in ("newton", "newton-cg"):
-        solve = fastlogit._solvers.get_solver(name)
+        solve = fastlogit._solvers._registry.get_solver(name)
         with pytest.raises(ValueError, match="L2"):
             solve(bad, bad.initial_theta(), LbfgsOptions(), monitor)
 

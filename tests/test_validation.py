@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from conftest import layouts, random_problem
 
 import fastlogit
-from fastlogit._validate import as_design
+from fastlogit._input._validate import as_design
 
 
 @pytest.fixture

@@ -6,17 +6,17 @@
 array([0.726, 0.274])
 """
 
-from fastlogit._aggregate import Aggregated, aggregate
-from fastlogit._cv import CVResult, cv
-from fastlogit._fit import fit
-from fastlogit._inference import SeparationWarning
-from fastlogit._multinomial import fit_multinomial
-from fastlogit._multinomial_result import MultinomialResult
-from fastlogit._path import PathResult, path
-from fastlogit._result import LogitResult
-from fastlogit._sgd_api import partial_fit
-from fastlogit._solvers import ConvergenceWarning, IterationInfo
-from fastlogit._special import log1pexp, log_sigmoid, sigmoid
+from fastlogit._core._special import log1pexp, log_sigmoid, sigmoid
+from fastlogit._input._aggregate import Aggregated, aggregate
+from fastlogit._models._fit import fit
+from fastlogit._models._inference import SeparationWarning
+from fastlogit._models._multinomial import fit_multinomial
+from fastlogit._models._multinomial_result import MultinomialResult
+from fastlogit._models._result import LogitResult
+from fastlogit._models._sgd_api import partial_fit
+from fastlogit._selection._cv import CVResult, cv
+from fastlogit._selection._path import PathResult, path
+from fastlogit._solvers._base import ConvergenceWarning, IterationInfo
 from fastlogit._version import __version__
 
 __all__ = [

@@ -15,7 +15,7 @@ from typing import Any, Optional
 import numpy as np
 import scipy.sparse as sp
 
-from fastlogit import _special
+from fastlogit._core import _special
 
 
 @dataclass(frozen=True)

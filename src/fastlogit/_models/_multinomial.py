@@ -1,0 +1,249 @@
+"""``fastlogit.fit_multinomial``: validation -> softmax objective -> solver -> result."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from fastlogit._core._threads import resolve_threads
+from fastlogit._input._training import multinomial_training_data
+from fastlogit._input._validate import (
+    as_nonnegative_scalar,
+    as_positive_int,
+)
+from fastlogit._models._fit import _feature_names, check_gradient
+from fastlogit._models._multinomial_result import MultinomialResult
+from fastlogit._solvers._base import IterationInfo, Monitor
+from fastlogit._solvers._lbfgs import LbfgsOptions, gradient_floor
+from fastlogit._solvers._multinomial_newton import MultinomialView
+from fastlogit._solvers._polish import PolishPlan, hessian_work, polish
+from fastlogit._solvers._registry import get_solver
+from fastlogit.backend._objective import L2Penalty, Standardization, ridge_curvature
+from fastlogit.backend._softmax_objective import MultinomialLoss, MultinomialObjective, centre
+
+
+def fit_multinomial(
+    X: Any,
+    y: Any = None,
+    *,
+    counts: Any = None,
+    lam: float = 1.0,
+    fit_intercept: bool = True,
+    sample_weight: Any = None,
+    offset: Any = None,
+    solver: str = "lbfgs",
+    factr: float = 1e3,
+    pgtol: float = 1e-8,
+    max_iter: int = 1000,
+    threads: Optional[int] = None,
+    x0: Any = None,
+    callback: Optional[Callable[[IterationInfo], Any]] = None,
+    verbose: bool = False,
+    feature_names: Any = None,
+    standardize: bool = True,
+) -> MultinomialResult:
+    """Fit L2-regularised multinomial (softmax) logistic regression.
+
+    Minimises
+
+        F(b, W) = sum_i s_i [N_i logsumexp_k(z_ik) - sum_k c_ik z_ik] + lam/2 ||W||^2,
+        z_ik = o_ik + b_k + x_i . w_k,   N_i = sum_k c_ik,
+
+    the multinomial negative log-likelihood (up to a constant) plus a ridge
+    penalty, in the symmetric parametrisation over all K classes that
+    scikit-learn uses: ``lam = 1 / C`` of its multinomial LogisticRegression.
+    The penalty makes every feature's coefficients sum to zero over the
+    classes; the unpenalised intercepts are reported summing to zero too.
+
+    Parameters
+    ----------
+    X : {ndarray, csr_matrix, csr_array} of shape (n_rows, n_features)
+        As in ``fastlogit.fit``: dense float32/float64 (C or F order) or CSR
+        with int32/int64 indices, used in place.
+    y : array_like of shape (n_rows,), optional
+        One class label per row (any sortable type; at least 2 classes).
+        The one-hot counts are never materialised.
+    counts : array_like of shape (n_rows, n_classes), optional
+        Instead of y: how many of row i's trials fell in each class (>= 0,
+        non-integers allowed); the multinomial generalisation of (n, k).
+    lam : float, default 1.0
+        L2 penalty on the summed loss, >= 0. With lam = 0 the coefficients
+        are identified only up to a common shift per feature; the centred
+        representative is returned.
+    fit_intercept : bool, default True
+    sample_weight : array_like of shape (n_rows,), optional
+        Non-negative row weights s_i (they multiply the row's counts).
+    offset : array_like of shape (n_rows, n_classes), optional
+        Known part o_ik of the scores.
+    solver : {"lbfgs"}, default "lbfgs"
+    factr, pgtol, max_iter : float, float, int
+        L-BFGS-B's stopping rule, as in ``fastlogit.fit`` (on F / sum_i s_i N_i
+        in standardised coordinates).
+    threads : int, optional
+        Kernel threads: None follows OMP_NUM_THREADS / threadpoolctl, -1 all
+        cores. A given count gives bitwise identical results every run. Small
+        inputs run on fewer threads (at least ~1 ms of work per thread), since
+        waking a thread would cost more than the work.
+    x0 : MultinomialResult or array_like of shape (n_classes, n_features + fit_intercept), optional
+        Starting point: a previous result, or per class [intercept, coef...]
+        (coef alone when fit_intercept=False).
+    callback : callable, optional
+        Called after every iteration with an ``IterationInfo`` (its
+        ``intercept`` has shape (n_classes,), ``coef`` (n_classes,
+        n_features)); returning True stops the fit.
+    verbose : bool, default False
+        One line per iteration.
+    feature_names : sequence of str, optional
+        Column names (taken from a pandas DataFrame by default).
+    standardize : bool, default True
+        Solve in standardised coordinates (changes the path, not the answer).
+
+    Returns
+    -------
+    MultinomialResult
+
+    Raises
+    ------
+    ValueError, TypeError
+        Malformed X, a single class, negative counts, shape mismatches, ...,
+        naming the argument and the row at fault.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the solver stops on max_iter or abnormally.
+
+    Examples
+    --------
+    >>> import numpy as np, fastlogit
+    >>> X = np.arange(6.0).reshape(-1, 1)
+    >>> res = fastlogit.fit_multinomial(X, y=["lo", "lo", "mid", "mid", "hi", "hi"], lam=0.1)
+    >>> res.classes
+    array(['hi', 'lo', 'mid'], dtype='<U3')
+    >>> res.coef.shape, bool(abs(res.coef.sum()) < 1e-12)
+    ((3, 1), True)
+    >>> res.predict(np.array([[0.0], [5.0]]))
+    array(['lo', 'hi'], dtype='<U3')
+    >>> counts = [[0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1], [1, 0, 0], [1, 0, 0]]
+    >>> res2 = fastlogit.fit_multinomial(X, counts=counts, lam=0.1)
+    >>> bool(np.allclose(res2.coef, res.coef, atol=1e-6))
+    True
+    """
+    names = _feature_names(X, feature_names)
+    data, targets = multinomial_training_data(X, y, counts, sample_weight, offset,
+                                              fit_intercept)
+    design, s, off = data.design, data.sample_weight, data.offset
+    m, p = design.n_rows, design.n_features
+    K = targets.n_classes
+    lam = as_nonnegative_scalar(lam, "lam")
+    factr = as_nonnegative_scalar(factr, "factr")
+    pgtol = as_nonnegative_scalar(pgtol, "pgtol")
+    max_iter = as_positive_int(max_iter, "max_iter")
+    n_threads = resolve_threads(threads)
+    solve = get_solver(solver)
+    loss = MultinomialLoss(design, K, counts=targets.counts, labels=targets.labels, weights=s,
+                           offset=off, threads=n_threads)
+    weight = loss.row_totals()
+    if fit_intercept:
+        _check_classes_observed(loss.class_totals(), targets.classes)
+    std = (Standardization.from_data(design, weight, fit_intercept, n_threads) if standardize
+           else Standardization.identity(p))
+    # unit curvature per coordinate, the penalty's included (Standardization.with_ridge);
+    # the loss's curvature per class is about p_k (1 - p_k): take the mean over classes
+    shares = loss.class_totals() / float(weight.sum())
+    q = float(np.mean(shares * (1.0 - shares)))
+    std = std.with_ridge(ridge_curvature(L2Penalty(lam), p, float(weight.sum()), q))
+    objective = MultinomialObjective(loss, L2Penalty(lam), std, fit_intercept)
+    theta0 = _start(objective, x0, K, p, fit_intercept)
+    monitor = MultinomialMonitor(objective, callback, verbose)
+    # accurate by default, as fastlogit.fit: Newton steps on the exact softmax Hessian
+    # where it is cheap (_polish.py); K (K + 1) / 2 Gram blocks against K scores a pass
+    hessian, pass_cost = hessian_work(design)
+    plan = PolishPlan(K * (p + 1), hessian * K * (K + 1) / 2, pass_cost * K, smooth=True,
+                      solver=solver)
+    options = LbfgsOptions(factr=factr, pgtol=pgtol, max_iter=plan.lbfgs_max_iter(max_iter))
+    out = solve(objective, theta0, options, monitor)
+    out = polish(plan, lambda: MultinomialView(objective), out, max_iter, factr,
+                 monitor) or out
+    gnorm = float(np.max(np.abs(out.grad), initial=0.0))
+    out = check_gradient(out, gnorm, max(options.pgtol, gradient_floor(out.fun)), solver,
+                         max_iter)
+    b, W = centre(*objective.split(out.theta))
+    settings = dict(lam=lam, fit_intercept=fit_intercept, solver=solver, factr=factr,
+                    pgtol=pgtol, max_iter=max_iter, threads=n_threads, standardize=standardize)
+    return MultinomialResult(
+        coef=np.ascontiguousarray(W.T), intercept=np.array(b, dtype=np.float64),
+        classes=targets.classes, objective=out.fun * objective.scale,
+        grad_norm=gnorm,
+        n_iter=out.n_iter, n_fev=out.n_fev, converged=out.converged, message=out.message,
+        solver=solver, settings=settings, n_rows=m, n_features=p, feature_names=names,
+        _training=data,
+    )
+
+
+def _check_classes_observed(totals: np.ndarray, classes: Optional[np.ndarray]) -> None:
+    """An unobserved class drives its unpenalised intercept to -infinity: refuse it."""
+    empty = np.flatnonzero(totals <= 0)
+    if empty.size:
+        k = int(empty[0])
+        which = f"class {classes[k]!r}" if classes is not None else f"counts column {k}"
+        raise ValueError(
+            f"{which} has zero total count (after sample weights): its intercept would "
+            "diverge to -infinity. Drop that class (column), or fit with fit_intercept=False."
+        )
+
+
+def _start(objective: MultinomialObjective, x0: Any, K: int, p: int,
+           fit_intercept: bool) -> np.ndarray:
+    if x0 is None:
+        return objective.initial_theta()
+    if isinstance(x0, MultinomialResult):
+        if x0.n_features != p or x0.n_classes != K:
+            raise ValueError(f"x0 was fitted with {x0.n_classes} classes x {x0.n_features} "
+                             f"features; this problem has {K} x {p}")
+        b, W = x0.intercept, x0.coef.T
+    else:
+        arr = np.asarray(x0, dtype=np.float64)
+        expected = (K, p + int(fit_intercept))
+        if arr.shape != expected:
+            layout = "[intercept, coef...]" if fit_intercept else "coef"
+            raise ValueError(f"x0 must have shape {expected}, one row {layout} per class; "
+                             f"got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("x0 contains NaN or infinity")
+        b = arr[:, 0] if fit_intercept else np.zeros(K)
+        W = arr[:, int(fit_intercept):].T
+    # the centred representative: same probabilities, never a larger penalty
+    b, W = centre(np.asarray(b, dtype=np.float64), np.ascontiguousarray(W, dtype=np.float64))
+    return objective.join(b if fit_intercept else np.zeros(K), W)
+
+
+class MultinomialMonitor(Monitor):
+    """Monitor whose IterationInfo carries K intercepts and a (K, p) coefficient matrix."""
+
+    def __call__(self, iteration: int, theta: np.ndarray, fun: float, grad: np.ndarray) -> bool:
+        if not self.active:
+            return False
+        b, W = self.objective.split(theta)
+        info = IterationInfo(
+            iteration=iteration, objective=fun * self.objective.scale,
+            grad_norm=float(np.max(np.abs(grad), initial=0.0)),
+            elapsed=time.perf_counter() - self.start,
+            intercept=np.array(b, copy=True),  # type: ignore[arg-type]
+            coef=np.ascontiguousarray(W.T),
+        )
+        self._report(info)
+        return self.stop_requested
+
+    def _report(self, info: IterationInfo) -> None:
+        if self.verbose:
+            out = self.stream if self.stream is not None else sys.stdout
+            if info.iteration == 0:
+                print(f"{'iter':>6} {'objective':>16} {'|grad|':>11} {'time':>9}", file=out)
+            print(f"{info.iteration:6d} {info.objective:16.9e} {info.grad_norm:11.3e} "
+                  f"{info.elapsed:8.2f}s", file=out, flush=True)
+        if self.callback is not None and self.callback(info) is True:
+            self.stop_requested = True

@@ -1,0 +1,4 @@
+"""Layer 6, model selection: warm-started regularisation paths and cross-validation.
+
+Imports ``_models`` and below.
+"""
