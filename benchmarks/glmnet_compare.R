@@ -35,6 +35,7 @@ for (case in job$cases) {
     opt$lambda <- case[["lambda", exact = TRUE]]
   } else {
     opt$nlambda <- case$nlambda
+    if (!is.null(case$lambda_min_ratio)) opt$lambda.min.ratio <- case$lambda_min_ratio
   }
   invisible(gc())
   t <- system.time(fit <- do.call(glmnet, opt))[["elapsed"]]

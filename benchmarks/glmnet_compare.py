@@ -3,6 +3,7 @@
     python benchmarks/glmnet_compare.py                      # sub-100k, every case
     python benchmarks/glmnet_compare.py --rows 1000000 --nlambda 50 --only lasso_path
     python benchmarks/glmnet_compare.py --quick              # 20k x 20k, a smoke run
+    python benchmarks/glmnet_compare.py --only enet_path lasso_path --lambda-min-ratio 1e-2
 
 Data: ``make_sparse_binomial(rows, features, 32)`` (one-hot CSR, binomial counts), written
 once to a temporary directory as a binary triplet that the R side (benchmarks/glmnet_compare.R)
@@ -115,6 +116,8 @@ def main(argv=None):
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--features", type=int, default=100_000)
     ap.add_argument("--nlambda", type=int, default=20)
+    ap.add_argument("--lambda-min-ratio", type=float, default=None,
+                    help="glmnet's lambda.min.ratio (default: glmnet's own rule)")
     ap.add_argument("--only", nargs="*", default=["enet_path", "lasso_path", "lasso_fit"])
     ap.add_argument("--quick", action="store_true", help="20k x 20k")
     ap.add_argument("--out", default=None, help="write the per-lambda figures as JSON here")
@@ -140,9 +143,10 @@ def main(argv=None):
                              **{"lambda": lam_g})]
                 g, meta = run_glmnet(d, jobs, X.shape[1])
             else:
-                first, meta = run_glmnet(d, [dict(name=f"{case}_1e-7", alpha=alpha,
-                                                  thresh=1e-7, nlambda=args.nlambda)],
-                                         X.shape[1])
+                job = dict(name=f"{case}_1e-7", alpha=alpha, thresh=1e-7, nlambda=args.nlambda)
+                if args.lambda_min_ratio is not None:
+                    job["lambda_min_ratio"] = args.lambda_min_ratio
+                first, meta = run_glmnet(d, [job], X.shape[1])
                 lam_g = first[f"{case}_1e-7"]["lambda_"].tolist()
                 second, _ = run_glmnet(d, [dict(name=f"{case}_1e-10", alpha=alpha,
                                                 thresh=1e-10, **{"lambda": lam_g})],
