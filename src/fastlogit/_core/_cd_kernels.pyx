@@ -1,6 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False
-"""Compiled kernels of the coordinate-descent engine (see _cd.py).
+"""Compiled kernels of the coordinate-descent engine (see _solvers/_cd.py).
 
 Contract
 --------

@@ -1,4 +1,4 @@
-"""``fastlogit.fit`` with solver="cd": the coordinate-descent engine (see _cd.py).
+"""``fastlogit.fit`` with solver="cd": the coordinate-descent engine (see _solvers/_cd.py).
 
 The default for every non-smooth problem (l1_ratio > 0 with lam > 0, bounds): exact by
 default, with exact zeros and coefficients exactly on their bounds.
