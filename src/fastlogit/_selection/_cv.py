@@ -26,16 +26,15 @@ from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 import numpy as np
-from scipy.special import xlogy
 
-from fastlogit._core import _special
 from fastlogit._input._training import TrainingData
 from fastlogit._input._validate import as_positive_int
 from fastlogit._models._fit import _feature_names, training_data
 from fastlogit._models._result import LogitResult
+from fastlogit._selection._cv_measures import as_measure, held_out_total, larger_is_better
 from fastlogit._selection._path import PathResult, make_path_result, warn_unconverged
+from fastlogit._selection._path_cd import column_access, make_engine
 from fastlogit._selection._path_engine import (
-    PathEngine,
     as_lam_min_ratio,
     as_lams,
     default_lams,
@@ -55,7 +54,8 @@ class CVResult:
     lams : ndarray of shape (n_lams,)
         The penalties, decreasing (from the full data's lam_max unless given).
     cv_mean, cv_se : ndarray of shape (n_lams,)
-        Held-out deviance per trial, and its standard error across folds.
+        Held-out deviance per trial (or the ``measure`` chosen), and its standard error
+        across folds.
     fold_deviance : ndarray of shape (n_folds, n_lams)
         Held-out deviance per trial of each fold.
     fold_weight : ndarray of shape (n_folds,)
@@ -65,7 +65,8 @@ class CVResult:
     index_min, index_1se : int
         Positions in ``lams`` of lam_min and lam_1se.
     lam_min, lam_1se : float
-        The lam of least cv_mean, and the largest lam within one standard error of it.
+        The lam of least cv_mean (largest for measure="auc"), and the largest lam within
+        one standard error of it.
     rule : {"min", "1se"}
         Which of the two ``lam``, ``result`` use.
     fold_converged : ndarray of bool of shape (n_folds, n_lams)
@@ -147,15 +148,16 @@ def _fold_data(data: TrainingData, held_out: np.ndarray) -> TrainingData:
 
 
 def _held_out_deviance(data: TrainingData, idx: np.ndarray, coef: np.ndarray,
-                       intercept: np.ndarray, threads: int) -> np.ndarray:
-    """Deviance of rows idx at every point of a path, shape (n_lams,)."""
+                       intercept: np.ndarray, threads: int,
+                       measure: str = "deviance") -> np.ndarray:
+    """The measure (deviance by default) of rows idx at every point of a path, summed over
+    their trials, shape (n_lams,); see _cv_measures.py."""
     n, k = data.n[idx], data.k[idx]
     s = np.ones(idx.shape[0]) if data.sample_weight is None else data.sample_weight[idx]
-    sat = xlogy(k, k) + xlogy(n - k, n - k) - xlogy(n, n)
     out = np.empty(coef.shape[0])
     for j in range(coef.shape[0]):
         z = linear_predictor(data.design, float(intercept[j]), coef[j], data.offset, threads)[idx]
-        out[j] = 2.0 * np.sum(s * (sat + n * _special.log1pexp(z) - k * z))
+        out[j] = held_out_total(measure, z, n, k, s)
     return out
 
 
@@ -196,6 +198,8 @@ def cv(
     progress: bool = False,
     feature_names: Any = None,
     standardize: bool = True,
+    solver: str = "auto",
+    measure: str = "deviance",
 ) -> CVResult:
     """Choose lam by k-fold cross-validation of the held-out deviance along a path.
 
@@ -214,7 +218,7 @@ def cv(
         The fold of every row instead (any integer labels; glmnet's foldid).
     seed : int, numpy Generator or None, default 0
         Seed of the random split: the same seed gives the same folds.
-    lams, n_lams, lam_min_ratio, l1_ratio, penalty_factor, bounds, screen
+    lams, n_lams, lam_min_ratio, l1_ratio, penalty_factor, bounds, screen, solver
         As in ``fastlogit.path``; the default sequence comes from all rows.
     rule : {"min", "1se"}, default "min"
         Which lam ``result`` is refitted at.
@@ -222,6 +226,11 @@ def cv(
         Fit all rows along the path down to lam_min, giving ``result`` and ``path``.
     factr, pgtol, max_iter, threads
         As in ``fastlogit.fit``, for every fit.
+    measure : {"deviance", "class", "auc", "mse", "mae"}, default "deviance"
+        What the held-out rows score (glmnet's type.measure): deviance per trial,
+        misclassified share of trials, area under the ROC curve (larger is better: lam_min
+        maximises it), squared or absolute error of p per trial (glmnet's binomial mse and
+        mae add both classes' errors: twice these).
     verbose : bool, default False
         One line per fit (fold and lam).
     progress : bool, default False
@@ -255,7 +264,8 @@ def cv(
     data = training_data(X, n, k, y, sample_weight, offset, fit_intercept)
     m, p = data.design.n_rows, data.design.n_features
     spec = make_spec(p, l1_ratio, penalty_factor, bounds, fit_intercept, standardize, threads,
-                     factr, pgtol, max_iter, screen)
+                     factr, pgtol, max_iter, screen, solver)
+    measure = as_measure(measure)
     if rule not in ("min", "1se"):
         raise ValueError(f"rule must be 'min' or '1se'; got {rule!r}")
     lam_arr = None if lams is None else as_lams(lams)
@@ -273,7 +283,8 @@ def cv(
             raise ValueError(f"fold {f} has no {side} trials (sum of sample_weight * n is 0); "
                              "use fewer folds or other fold labels")
 
-    full = PathEngine(data, spec)
+    columns = column_access(data, spec)  # one column copy (solver "cd") for every fold
+    full = make_engine(data, spec, columns)
     null = full.null_fit()
     top = full.lam_max(null.solution)
     if lam_arr is None:
@@ -286,18 +297,20 @@ def cv(
         for f in range(K):
             t0 = time.perf_counter()
             idx = np.flatnonzero(fold_of == f)
-            engine = PathEngine(_fold_data(data, idx), spec)
+            engine = make_engine(_fold_data(data, idx), spec, columns)
             _, fits, _, _ = run_path(engine, lam_arr, L, ratio, prog, prefix=f"[{f + 1}/{K}] ")
             coef = np.array([ft.solution.coef for ft in fits]).reshape(L, p)
             intercept = np.array([ft.solution.intercept for ft in fits])
-            deviance[f] = _held_out_deviance(data, idx, coef, intercept, spec.threads)
+            deviance[f] = _held_out_deviance(data, idx, coef, intercept, spec.threads,
+                                             measure)
             converged[f] = [ft.converged for ft in fits]
             prog.note(f"fold {f + 1}/{K}: {L} lams in {time.perf_counter() - t0:.2f}s")
         per_trial = deviance / weight[:, None]
         cv_mean = deviance.sum(axis=0) / weight.sum()
         var = np.sum(weight[:, None] * (per_trial - cv_mean) ** 2, axis=0) / weight.sum()
         cv_se = np.sqrt(var / (K - 1))
-        i_min, i_1se = choose(cv_mean, cv_se)
+        sign = -1.0 if larger_is_better(measure) else 1.0
+        i_min, i_1se = choose(sign * cv_mean, cv_se)
         result = path_result = None
         if refit:
             _, fits, _, _ = run_path(full, lam_arr[:i_min + 1], L, ratio, prog,
@@ -309,7 +322,8 @@ def cv(
     warn_unconverged(np.asarray(converged.all(axis=0)), lam_arr, "cross-validation")
     if path_result is not None:
         warn_unconverged(path_result.converged, path_result.lams, "refit")
-    settings = dict(spec.settings(), n_folds=K, seed=seed if folds is None else None)
+    settings = dict(spec.settings(), n_folds=K, seed=seed if folds is None else None,
+                    measure=measure)
     return CVResult(
         lams=lam_arr, cv_mean=cv_mean, cv_se=cv_se, fold_deviance=per_trial,
         fold_weight=weight, folds=fold_of, index_min=i_min, index_1se=i_1se,

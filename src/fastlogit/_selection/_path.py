@@ -20,6 +20,7 @@ from fastlogit._models._separation import (
     warn_separated,
     weak_penalty,
 )
+from fastlogit._selection._path_cd import make_engine
 from fastlogit._selection._path_engine import (
     LamFit,
     PathEngine,
@@ -120,7 +121,8 @@ class PathResult(VersionedPickle):
             objective=float(self.objective[i]), grad_norm=float(self.grad_norm[i]),
             n_iter=int(self.n_iter[i]), n_fev=int(self.n_fev[i]),
             converged=bool(self.converged[i]),
-            message=self.messages[i] if self.messages else "", solver="lbfgs",
+            message=self.messages[i] if self.messages else "",
+            solver=str(self.settings.get("solver", "lbfgs")),
             settings=settings, n_rows=self.n_rows, n_features=self.n_features,
             feature_names=self.feature_names, _training=self._training,
         )
@@ -184,6 +186,7 @@ def path(
     progress: bool = False,
     feature_names: Any = None,
     standardize: bool = True,
+    solver: str = "auto",
 ) -> PathResult:
     """Fit a regularisation path: a decreasing sequence of lams, each warm-started.
 
@@ -206,8 +209,8 @@ def path(
     n_lams : int, default 100
         Length of the default sequence.
     lam_min_ratio : float in (0, 1), optional
-        Smallest default lam as a fraction of lam_max; default 1e-4 when X has more rows
-        than features, else 1e-2 (glmnet's defaults).
+        Smallest default lam as a fraction of lam_max; default 1e-2 when X has fewer rows
+        than features, else 1e-4 (glmnet's rule).
     l1_ratio : float in [0, 1], default 1.0
         1 = lasso (glmnet's default), 0 = ridge; lam_max of a ridge path is taken at
         l1_ratio = 1e-3 (glmnet's convention), as no finite lam zeroes ridge coefficients.
@@ -222,6 +225,11 @@ def path(
         passes over X, KKT residual, time.
     progress : bool, default False
         Show a tqdm progress bar (needs tqdm: ``pip install fastlogit[progress]``).
+    solver : {"auto", "cd", "lbfgs"}, default "auto"
+        "cd" (the default with an L1 term or bounds): proximal Newton with coordinate
+        descent, glmnet's method, exact at every lam (see ``fastlogit.fit``); "lbfgs":
+        L-BFGS-B in split variables (the default for ridge paths). ``factr`` applies to
+        "lbfgs" only.
 
     Returns
     -------
@@ -260,14 +268,14 @@ def path(
     names = _feature_names(X, feature_names)
     data = training_data(X, n, k, y, sample_weight, offset, fit_intercept)
     spec = make_spec(data.design.n_features, l1_ratio, penalty_factor, bounds, fit_intercept,
-                     standardize, threads, factr, pgtol, max_iter, screen)
+                     standardize, threads, factr, pgtol, max_iter, screen, solver)
     lam_arr = None if lams is None else as_lams(lams)
     n_lams = as_positive_int(n_lams, "n_lams")
     ratio = as_lam_min_ratio(lam_min_ratio)
     total = n_lams if lam_arr is None else len(lam_arr)
     prog = make_progress(total, verbose, progress, "path")
     try:
-        engine = PathEngine(data, spec)
+        engine = make_engine(data, spec)
         lam_arr, fits, null, top = run_path(engine, lam_arr, n_lams, ratio, prog)
     finally:
         prog.close()

@@ -4,7 +4,7 @@ penalties on one data set, each fit warm-started from the last.
 Default sequence: ``n_lams`` values log-spaced from lam_max, the smallest lam at which every
 penalised coefficient is 0 (from the gradient at the null model: penalised coefficients at
 0, intercept and unpenalised coefficients fitted), down to ``lam_min_ratio * lam_max``
-(glmnet's defaults: 1e-4 when there are more rows than features, else 1e-2). For a ridge
+(glmnet's rule: 1e-2 when there are fewer rows than features, else 1e-4). For a ridge
 path (l1_ratio = 0), where no finite lam zeroes a coefficient, lam_max is that of
 l1_ratio = 1e-3 (glmnet's convention): the ridge coefficients there are close to 0.
 
@@ -73,25 +73,34 @@ class PathSpec:
     threads: int
     options: LbfgsOptions
     screen: bool
+    solver: str = "lbfgs"  # "cd": the coordinate-descent engine (_path_cd.py)
 
     def settings(self) -> dict:
         o = self.options
         return dict(l1_ratio=self.l1_ratio, penalty_factor=self.factor, bounds=self.box,
-                    fit_intercept=self.fit_intercept, solver="lbfgs", factr=o.factr,
+                    fit_intercept=self.fit_intercept, solver=self.solver, factr=o.factr,
                     pgtol=o.pgtol, max_iter=o.max_iter, threads=self.threads,
                     standardize=self.standardize, screen=self.screen)
 
 
 def make_spec(p: int, l1_ratio: Any, penalty_factor: Any, bounds: Any, fit_intercept: bool,
               standardize: bool, threads: Optional[int], factr: Any, pgtol: Any,
-              max_iter: Any, screen: bool) -> PathSpec:
-    """Validate the settings shared by path and cv."""
+              max_iter: Any, screen: bool, solver: str = "lbfgs") -> PathSpec:
+    """Validate the settings shared by path and cv.
+
+    solver: "auto" ("cd" with an L1 term or bounds, else "lbfgs"), "cd" or "lbfgs".
+    """
     options = LbfgsOptions(factr=as_nonnegative_scalar(factr, "factr"),
                            pgtol=as_nonnegative_scalar(pgtol, "pgtol"),
                            max_iter=as_positive_int(max_iter, "max_iter"))
-    return PathSpec(as_l1_ratio(l1_ratio), as_penalty_factor(penalty_factor, p),
-                    as_bounds(bounds, p), bool(fit_intercept), bool(standardize),
-                    resolve_threads(threads), options, bool(screen))
+    ratio, box = as_l1_ratio(l1_ratio), as_bounds(bounds, p)
+    if solver not in ("auto", "cd", "lbfgs"):
+        raise ValueError(f"solver must be 'auto', 'cd' or 'lbfgs' for a path; got {solver!r}")
+    if solver == "auto":
+        solver = "cd" if (ratio > 0 or box is not None) else "lbfgs"
+    return PathSpec(ratio, as_penalty_factor(penalty_factor, p), box, bool(fit_intercept),
+                    bool(standardize), resolve_threads(threads), options, bool(screen),
+                    solver)
 
 
 def as_lams(lams: Any) -> np.ndarray:
@@ -118,7 +127,8 @@ def default_lams(lam_top: float, n_lams: int, lam_min_ratio: Optional[float], n_
             "coefficient, or X is constant); pass lams= explicitly."
         )
     if lam_min_ratio is None:
-        lam_min_ratio = 1e-4 if n_rows > n_features else 1e-2
+        # glmnet: lambda.min.ratio = ifelse(nobs < nvars, 0.01, 1e-04)
+        lam_min_ratio = 1e-4 if n_rows >= n_features else 1e-2
     if n_lams == 1:
         return np.array([lam_top])
     return lam_top * np.geomspace(1.0, lam_min_ratio, n_lams)

@@ -89,7 +89,8 @@ class Monitor:
 # What each solver can handle beyond a smooth unconstrained objective: "l1" (l1_ratio > 0,
 # through the split-variable form of _constrained.py) and "bounds" (box constraints).
 # A solver not listed here handles neither and is refused such problems.
-SOLVER_SUPPORTS: dict[str, frozenset] = {"lbfgs": frozenset({"l1", "bounds"})}
+SOLVER_SUPPORTS: dict[str, frozenset] = {"lbfgs": frozenset({"l1", "bounds"}),
+                                          "cd": frozenset({"l1", "bounds"})}
 
 
 def require_support(name: str, *, l1: bool, bounds: bool) -> None:
@@ -98,13 +99,13 @@ def require_support(name: str, *, l1: bool, bounds: bool) -> None:
     if l1 and "l1" not in supports:
         raise ValueError(
             f"solver={name!r} needs a smooth objective and cannot fit an L1 / elastic-net "
-            f"penalty (l1_ratio > 0). Use solver='lbfgs' (L1 through bound constraints) or "
-            "l1_ratio=0."
+            f"penalty (l1_ratio > 0). Use solver='cd' (coordinate descent, the default for "
+            "L1), solver='lbfgs' (L1 through bound constraints) or l1_ratio=0."
         )
     if bounds and "bounds" not in supports:
         raise ValueError(
-            f"solver={name!r} cannot handle coefficient bounds; use solver='lbfgs' or "
-            "bounds=None."
+            f"solver={name!r} cannot handle coefficient bounds; use solver='cd', "
+            "solver='lbfgs' or bounds=None."
         )
 
 

@@ -24,5 +24,6 @@ SOLVERS: dict[str, Callable[..., SolverOutcome]] = {
 def get_solver(name: str) -> Callable[..., SolverOutcome]:
     """The solve function registered under ``name``; ValueError naming the choices otherwise."""
     if name not in SOLVERS:
-        raise ValueError(f"solver must be one of {sorted(SOLVERS)}; got {name!r}")
+        names = sorted([*SOLVERS, "auto", "cd"])  # "cd" runs through _models/_fit_cd.py
+        raise ValueError(f"solver must be one of {names}; got {name!r}")
     return SOLVERS[name]

@@ -66,10 +66,12 @@ def _solver_options(p: argparse.ArgumentParser, lam_default: Optional[float] = 1
                         f"(default {lam_default})" if lam_default is not None else
                    "penalty on the summed loss, lam = 1/C of scikit-learn")
     g.add_argument("--l1-ratio", type=float, default=None, metavar="R",
-                   help="elastic-net mix in [0, 1]: 0 ridge (default), 1 lasso; lbfgs only")
-    g.add_argument("--solver", default="lbfgs", choices=["lbfgs", "newton", "newton-cg", "gd"],
-                   help="lbfgs (default; any size), newton (<= 5,000 features, to machine "
-                        "precision), newton-cg (wide, second order), gd (teaching)")
+                   help="elastic-net mix in [0, 1]: 0 ridge (default), 1 lasso; cd or lbfgs")
+    g.add_argument("--solver", default="auto",
+                   choices=["auto", "cd", "lbfgs", "newton", "newton-cg", "gd"],
+                   help="auto (default: cd for L1, else lbfgs), cd (coordinate descent, "
+                        "L1 / elastic net), lbfgs (any size), newton (<= 5,000 features, to "
+                        "machine precision), newton-cg (wide, second order), gd (teaching)")
     g.add_argument("--factr", type=float, default=1e3,
                    help="stop when F/sum(n) falls by less than factr * 2.2e-16 in an "
                         "iteration (default 1e3; scipy's default 1e7 is about twice as fast)")

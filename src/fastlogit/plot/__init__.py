@@ -1,7 +1,9 @@
 """Figures of fitted models (matplotlib, optional: ``pip install "fastlogit[plot]"``).
 
 Every function returns a matplotlib ``Figure`` (or draws into the Axes given as
-``ax=``); matplotlib is imported only when a function is called.
+``ax=`` where it takes one); matplotlib is imported only when a function is called.
+Diagnostics of one fit: ``calibration``, ``coefficients``, ``residuals``; glmnet-style
+pictures of a regularisation path and of cross-validation: ``plot_path``, ``plot_cv``.
 
 >>> import numpy as np, fastlogit
 >>> from fastlogit import plot
@@ -16,5 +18,7 @@ from fastlogit.plot._diagnostics import (
     coefficients,
     residuals,
 )
+from fastlogit.plot._paths import plot_cv, plot_path
 
-__all__ = ["binomial_interval", "calibration", "calibration_bins", "coefficients", "residuals"]
+__all__ = ["binomial_interval", "calibration", "calibration_bins", "coefficients",
+           "plot_cv", "plot_path", "residuals"]

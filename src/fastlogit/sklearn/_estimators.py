@@ -64,7 +64,7 @@ class BinomialRegressor(_SparseInput, RegressorMixin, BaseEstimator):
     intercept_ : float
     n_iter_ : int
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     Examples
     --------

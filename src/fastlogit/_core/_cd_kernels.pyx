@@ -1,0 +1,423 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+"""Compiled kernels of the coordinate-descent engine (see _solvers/_cd.py).
+
+Contract
+--------
+* ``irls_pass`` reads the design in its row layout (the kernels' usual
+  ``(layout, values, indices, indptr, n_rows, n_features)``, see _kernels.pyx) and,
+  in one threaded pass, gives the loss, the gradient X^T r, sum r, and per row the
+  IRLS weight W_i = sn_i p_i (1 - p_i) and residual r_i = sn_i p_i - sk_i at
+  z_i = offset_i + b + x_i . w. Threads as every kernel: static row ranges, per-thread
+  buffers merged in order, bitwise reproducible at a given thread count.
+* The coordinate-descent kernels read the design by *columns*: ``col_layout``
+  COL_C (dense C order, column j strided by n_features), COL_F (dense F order,
+  column j contiguous) or COL_CSC (a CSC copy of a CSR design, values NULL when
+  every stored value is 1). They run on the calling thread, GIL released,
+  deterministic, and poll for Ctrl-C between coordinates.
+* Everything is accumulated in float64, whatever the dtype of the values.
+
+The quadratic model minimised by ``cd_solve`` around the current point (b, w), with
+W and r from ``irls_pass``, is (in the change d = (db, dw), z-change u = db + X dw)
+
+    Q(d) = sum_i [r_i u_i + W_i u_i^2 / 2] + sum_j [l2_j (w_j + dw_j)^2 / 2
+                                                   + l1_j |w_j + dw_j|],
+    subject to lo_j <= w_j + dw_j <= hi_j.
+
+With an intercept, each coordinate step on w_j moves b as well, by -xm_j dw_j, where
+xm_j = sum_i W_i x_ij / sum_i W_i: the step is then along the W-centred column
+x_j - xm_j, which is W-orthogonal to the intercept, so that b stays optimal for the
+model after every step (glmnet's centring, done virtually: X is never modified).
+The model gradient q_i = r_i + W_i u_i is stored as q_i = q'_i + W_i o with o the
+intercept's change so far, so that a step touches only the stored entries of column j.
+"""
+
+import threading
+
+import numpy as np
+
+from cython.parallel cimport prange
+from libc.math cimport exp, fabs, log1p
+from libc.string cimport memset
+
+from fastlogit._core._kernels cimport floating, index_t
+from fastlogit._core._rows cimport (
+    LAYOUT_CSR, Poll, block_rows, block_work, interrupted, merge_thread_buffers, partition_rows,
+    raise_pending, range_done, start_poll, thread_count, xtd_block, z_block,
+)
+
+cdef unsigned long MAIN_THREAD = threading.main_thread().ident
+
+cdef extern from "Python.h":
+    int py_check_signals "PyErr_CheckSignals"()
+
+cdef enum:
+    COL_C = 0
+    COL_F = 1
+    COL_CSC = 2
+    # stored values visited between two checks for Ctrl-C in coordinate descent
+    CD_POLL_WORK = 1 << 22
+
+
+# ---------------------------------------------------------------------------
+# One pass over the rows: loss, gradient, IRLS weights and residuals
+
+
+cdef inline double _irls_block(
+    double *zd, const double *n, const double *k, Py_ssize_t m, double *W, double *r,
+    double *sums,
+) noexcept nogil:
+    """Per row of a block: loss (returned), r = n p - k (also written over zd), W = n p (1-p).
+
+    The same one-exp formulation as binomial_point (_kernels.pxd), so the loss agrees
+    with the loss kernel bit for bit: e = exp(-|z|), p = 1/(1+e) or e/(1+e), and
+    p (1 - p) = e / (1 + e)^2 with no cancellation for |z| large.
+    """
+    cdef Py_ssize_t i
+    cdef double loss = 0.0, sr = 0.0, sw = 0.0, z, e, inv, d, ni, ki
+    for i in range(m):
+        z = zd[i]
+        ni = n[i]
+        ki = k[i]
+        e = exp(-fabs(z))
+        inv = 1.0 / (1.0 + e)
+        if z > 0.0:
+            d = ((ni - ki) - ki * e) * inv
+            loss += ni * log1p(e) + (ni - ki) * z
+        else:
+            d = ((ni - ki) * e - ki) * inv
+            loss += ni * log1p(e) - ki * z
+        zd[i] = d
+        r[i] = d
+        W[i] = ni * e * inv * inv
+        sr += d
+        sw += W[i]
+    sums[0] += sr
+    sums[1] += sw
+    return loss
+
+
+cdef void _irls_range(
+    int layout, const floating *values, const index_t *indices, const index_t *indptr,
+    Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t blk,
+    const double *n, const double *k, const double *offset, const double *w, double b,
+    double *W, double *r, double *g, double *zbuf, double *out, Poll *poll, Py_ssize_t t,
+) noexcept nogil:
+    cdef Py_ssize_t i0 = r0, i1
+    cdef double loss = 0.0
+    cdef double sums[2]
+    sums[0] = 0.0
+    sums[1] = 0.0
+    memset(g, 0, p * sizeof(double))
+    while i0 < r1:
+        i1 = i0 + blk if i0 + blk < r1 else r1
+        if interrupted(poll, t, block_work(layout, indptr, p, i0, i1)):
+            break
+        z_block(layout, values, indices, indptr, n_rows, p, i0, i1, w, b, offset, zbuf)
+        loss += _irls_block(zbuf, n + i0, k + i0, i1 - i0, W + i0, r + i0, sums)
+        xtd_block(layout, values, indices, indptr, n_rows, p, i0, i1, zbuf, g)
+        i0 = i1
+    out[0] = loss
+    out[1] = sums[0]
+    out[2] = sums[1]
+
+
+def irls_pass(
+    int layout, const floating[::1] values, const index_t[::1] indices,
+    const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features,
+    const double[::1] n, const double[::1] k, const double[::1] offset,
+    const double[::1] w, double b, double[::1] weight_out, double[::1] resid_out,
+    double[::1] grad_out, int n_threads, bint unit_values=False,
+):
+    """Loss, gradient and IRLS quantities at (b, w) in one pass over the rows.
+
+    Returns (loss, sum_i r_i, sum_i W_i); writes W into weight_out, r into resid_out
+    and X^T r into grad_out (r_i = n_i p_i - k_i, W_i = n_i p_i (1 - p_i)).
+    """
+    cdef Py_ssize_t p = n_features
+    cdef int T = thread_count(n_threads, n_rows, values.shape[0])
+    cdef Py_ssize_t blk = block_rows(layout, n_rows, p, values.shape[0],
+                                     sizeof(floating), sizeof(index_t))
+    cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
+    cdef double[:, ::1] gbuf = np.empty((T - 1, p), dtype=np.float64)
+    cdef double[:, ::1] zbuf = np.empty((T, blk), dtype=np.float64)
+    cdef double[:, ::1] sums = np.zeros((T, 3), dtype=np.float64)
+    cdef const double *off = &offset[0] if offset is not None else NULL
+    cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
+    cdef int t
+    cdef double *g
+    cdef double loss = 0.0, sr = 0.0, sw = 0.0
+    cdef Poll poll = start_poll(MAIN_THREAD, <double> values.shape[0] + 16.0 * n_rows)
+    if unit_values and layout == LAYOUT_CSR:
+        vals = NULL
+    if n_rows == 0:
+        grad_out[:] = 0.0
+        return 0.0, 0.0, 0.0
+    with nogil:
+        partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
+                       n_rows, T, &bounds[0])
+        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+            g = &grad_out[0] if t == 0 else &gbuf[t - 1, 0]
+            _irls_range(layout, vals, &indices[0], &indptr[0], n_rows, p,
+                        bounds[t], bounds[t + 1], blk, &n[0], &k[0], off, &w[0], b,
+                        &weight_out[0], &resid_out[0], g, &zbuf[t, 0], &sums[t, 0], &poll, t)
+            range_done(&poll, t, T)
+        merge_thread_buffers(&grad_out[0], &gbuf[0, 0], T - 1, p, T)
+        for t in range(T):
+            loss += sums[t, 0]
+            sr += sums[t, 1]
+            sw += sums[t, 2]
+    raise_pending(&poll)
+    return loss, sr, sw
+
+
+# ---------------------------------------------------------------------------
+# Column access
+
+
+cdef inline double col_dot(
+    int clay, const floating *vals, const index_t *idx, const index_t *ptr,
+    Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t j, const double *q,
+) noexcept nogil:
+    """sum_i x_ij q_i."""
+    cdef Py_ssize_t i, jj
+    cdef double s0 = 0.0, s1 = 0.0
+    cdef const floating *col
+    if clay == COL_CSC:
+        jj = ptr[j]
+        if vals == NULL:
+            while jj + 2 <= ptr[j + 1]:
+                s0 += q[idx[jj]]
+                s1 += q[idx[jj + 1]]
+                jj += 2
+            if jj < ptr[j + 1]:
+                s0 += q[idx[jj]]
+        else:
+            while jj + 2 <= ptr[j + 1]:
+                s0 += vals[jj] * q[idx[jj]]
+                s1 += vals[jj + 1] * q[idx[jj + 1]]
+                jj += 2
+            if jj < ptr[j + 1]:
+                s0 += vals[jj] * q[idx[jj]]
+    elif clay == COL_F:
+        col = vals + j * n_rows
+        i = 0
+        while i + 2 <= n_rows:
+            s0 += col[i] * q[i]
+            s1 += col[i + 1] * q[i + 1]
+            i += 2
+        if i < n_rows:
+            s0 += col[i] * q[i]
+    else:
+        for i in range(n_rows):
+            s0 += vals[i * p + j] * q[i]
+    return s0 + s1
+
+
+cdef inline void col_wsums(
+    int clay, const floating *vals, const index_t *idx, const index_t *ptr,
+    Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t j, const double *W, double *s1, double *s2,
+) noexcept nogil:
+    """s1 = sum_i W_i x_ij, s2 = sum_i W_i x_ij^2."""
+    cdef Py_ssize_t i, jj
+    cdef double a = 0.0, c = 0.0, x, wx
+    if clay == COL_CSC:
+        for jj in range(ptr[j], ptr[j + 1]):
+            x = 1.0 if vals == NULL else vals[jj]
+            wx = W[idx[jj]] * x
+            a += wx
+            c += wx * x
+    elif clay == COL_F:
+        for i in range(n_rows):
+            x = vals[j * n_rows + i]
+            wx = W[i] * x
+            a += wx
+            c += wx * x
+    else:
+        for i in range(n_rows):
+            x = vals[i * p + j]
+            wx = W[i] * x
+            a += wx
+            c += wx * x
+    s1[0] = a
+    s2[0] = c
+
+
+cdef inline void col_update(
+    int clay, const floating *vals, const index_t *idx, const index_t *ptr,
+    Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t j, double delta, const double *W, double *q,
+) noexcept nogil:
+    """q_i += delta * W_i * x_ij."""
+    cdef Py_ssize_t i, jj
+    cdef const floating *col
+    if clay == COL_CSC:
+        if vals == NULL:
+            for jj in range(ptr[j], ptr[j + 1]):
+                q[idx[jj]] += delta * W[idx[jj]]
+        else:
+            for jj in range(ptr[j], ptr[j + 1]):
+                q[idx[jj]] += delta * W[idx[jj]] * vals[jj]
+    elif clay == COL_F:
+        col = vals + j * n_rows
+        for i in range(n_rows):
+            q[i] += delta * W[i] * col[i]
+    else:
+        for i in range(n_rows):
+            q[i] += delta * W[i] * vals[i * p + j]
+
+
+cdef inline double col_work(int clay, const index_t *ptr, Py_ssize_t n_rows,
+                            Py_ssize_t j) noexcept nogil:
+    if clay == COL_CSC:
+        return <double> (ptr[j + 1] - ptr[j]) + 1.0
+    return <double> n_rows
+
+
+def column_weighted_sums(
+    int col_layout, const floating[::1] values, const index_t[::1] indices,
+    const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features,
+    const double[::1] W, const Py_ssize_t[::1] features, double[::1] s1_out,
+    double[::1] s2_out, bint unit_values=False,
+):
+    """For each j in ``features``: s1_out[j] = sum_i W_i x_ij, s2_out[j] = sum_i W_i x_ij^2."""
+    cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
+    cdef Py_ssize_t a, j
+    if unit_values and col_layout == COL_CSC:
+        vals = NULL
+    with nogil:
+        for a in range(features.shape[0]):
+            j = features[a]
+            col_wsums(col_layout, vals, &indices[0], &indptr[0], n_rows, n_features, j,
+                      &W[0], &s1_out[j], &s2_out[j])
+
+
+# ---------------------------------------------------------------------------
+# Coordinate descent on the quadratic model
+
+
+cdef inline double _coordinate(
+    int clay, const floating *vals, const index_t *idx, const index_t *ptr,
+    Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t j, const double *W, double *q,
+    double *w, const double *h, const double *sxw, const double *xm, const double *l1,
+    const double *l2, const double *lo, const double *hi, double *o,
+) noexcept nogil:
+    """Minimise the model along feature j (the intercept following); returns h_j dw^2."""
+    cdef double g, u, denom, wn, dw
+    denom = h[j] + l2[j]
+    if not denom > 0.0:
+        return 0.0  # no curvature and no ridge: the model is flat or unbounded along j
+    # model gradient along the W-centred column: x_j . q + o sum_i W_i x_ij (sum q = 0)
+    g = col_dot(clay, vals, idx, ptr, n_rows, p, j, q) + o[0] * sxw[j]
+    u = h[j] * w[j] - g
+    if u > l1[j]:
+        wn = (u - l1[j]) / denom
+    elif u < -l1[j]:
+        wn = (u + l1[j]) / denom
+    else:
+        wn = 0.0
+    if wn < lo[j]:
+        wn = lo[j]
+    elif wn > hi[j]:
+        wn = hi[j]
+    dw = wn - w[j]
+    if dw == 0.0:
+        return 0.0
+    col_update(clay, vals, idx, ptr, n_rows, p, j, dw, W, q)
+    o[0] -= xm[j] * dw
+    w[j] = wn
+    return h[j] * dw * dw
+
+
+cdef int _propagate() except -1:
+    """Return to Python with the exception a signal handler set."""
+    return -1
+
+
+cdef int _check_signals(double *work) noexcept nogil:
+    """1 when a signal handler raised (the exception is then set), else 0."""
+    if work[0] < CD_POLL_WORK:
+        return 0
+    work[0] = 0.0
+    with gil:
+        if py_check_signals() != 0:
+            return 1
+    return 0
+
+
+def cd_solve(
+    int col_layout, const floating[::1] values, const index_t[::1] indices,
+    const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features,
+    const double[::1] W, double[::1] q, const Py_ssize_t[::1] working, double[::1] w,
+    const double[::1] h, const double[::1] sxw, const double[::1] xm,
+    const double[::1] l1, const double[::1] l2, const double[::1] lo, const double[::1] hi,
+    double o, double tol, Py_ssize_t max_sweeps, bint unit_values=False,
+):
+    """Cyclic coordinate descent on the quadratic model over the ``working`` features.
+
+    q holds the model gradient q'_i (see the module docstring; it is updated in place),
+    o the intercept's change so far (q = q' + W o). Sweeps alternate as in glmnet: one
+    over every working feature, then sweeps over the nonzero ones until no step lowers
+    the model by more than ``tol`` (max_j h_j dw_j^2, in the units of the loss), then a
+    full sweep again; it stops when a full sweep changes nothing by more than tol, or
+    after ``max_sweeps`` sweeps. Returns (o, sweeps, converged): converged is True when the
+    last full sweep changed nothing by more than tol.
+    """
+    cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
+    cdef const index_t *idx = &indices[0]
+    cdef const index_t *ptr = &indptr[0]
+    cdef Py_ssize_t n_work = working.shape[0], a, j, n_nz, sweeps = 0
+    cdef double dmax, dfull = 0.0, d, work = 0.0
+    cdef Py_ssize_t[::1] nz = np.empty(max(n_work, 1), dtype=np.intp)
+    cdef int stop = 0
+    if unit_values and col_layout == COL_CSC:
+        vals = NULL
+    cdef bint converged = False
+    if n_work == 0:
+        return o, 0, True
+    with nogil:
+        while sweeps < max_sweeps and not stop:
+            # a full sweep over the working set
+            dmax = 0.0
+            n_nz = 0
+            for a in range(n_work):
+                j = working[a]
+                d = _coordinate(col_layout, vals, idx, ptr, n_rows, n_features, j, &W[0],
+                                &q[0], &w[0], &h[0], &sxw[0], &xm[0], &l1[0], &l2[0],
+                                &lo[0], &hi[0], &o)
+                if d > dmax:
+                    dmax = d
+                if w[j] != 0.0:
+                    nz[n_nz] = j
+                    n_nz += 1
+                work += col_work(col_layout, ptr, n_rows, j)
+                if _check_signals(&work):
+                    stop = 1
+                    break
+            sweeps += 1
+            dfull = dmax
+            if dmax <= tol:
+                converged = True
+                break
+            if stop:
+                break
+            # sweeps over the nonzero features until they settle
+            while sweeps < max_sweeps and not stop:
+                dmax = 0.0
+                for a in range(n_nz):
+                    j = nz[a]
+                    d = _coordinate(col_layout, vals, idx, ptr, n_rows, n_features, j,
+                                    &W[0], &q[0], &w[0], &h[0], &sxw[0], &xm[0], &l1[0],
+                                    &l2[0], &lo[0], &hi[0], &o)
+                    if d > dmax:
+                        dmax = d
+                    work += col_work(col_layout, ptr, n_rows, j)
+                    if _check_signals(&work):
+                        stop = 1
+                        break
+                sweeps += 1
+                if dmax <= tol:
+                    break
+    if stop:
+        _propagate()
+    return o, sweeps, converged
+
