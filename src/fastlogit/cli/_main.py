@@ -92,8 +92,9 @@ def check_solver_options(args: argparse.Namespace) -> None:
     if args.l1_ratio is not None:
         if not 0.0 <= args.l1_ratio <= 1.0:
             raise CliError(f"--l1-ratio must lie in [0, 1], got {args.l1_ratio}")
-        if args.l1_ratio > 0 and args.solver != "lbfgs":
-            raise CliError(f"--l1-ratio > 0 needs --solver lbfgs (got --solver {args.solver})")
+        if args.l1_ratio > 0 and args.solver not in ("auto", "cd", "lbfgs"):
+            raise CliError("--l1-ratio > 0 needs --solver auto, cd or lbfgs "
+                           f"(got --solver {args.solver})")
     if not (math.isfinite(args.factr) and args.factr >= 0):
         raise CliError(f"--factr must be a finite number >= 0, got {args.factr}")
     if args.pgtol is not None and not (math.isfinite(args.pgtol) and args.pgtol >= 0):
