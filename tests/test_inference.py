@@ -91,7 +91,7 @@ def test_deviance_residuals_accurate_for_well_fitted_rows():
     # a row whose fitted proportion is within 1e-6 of k/n: against mpmath
     mp = pytest.importorskip("mpmath")
     mp.mp.dps = 40
-    from fastlogit._models._inference import unit_deviances
+    from fastlogit._core._special import unit_deviances
 
     z = np.array([np.log(2.0) + 1e-6, -40.0, 35.0, 0.3])
     n, k = np.array([3.0, 5.0, 4.0, 0.0]), np.array([2.0, 0.0, 4.0, 0.0])

@@ -80,12 +80,7 @@ class MultinomialTrainingData:
 
     def row_totals(self) -> np.ndarray:
         """s_i N_i: each row's weighted number of trials."""
-        if self.counts is not None:
-            total = self.counts.sum(axis=1)
-            return total if self.sample_weight is None else total * self.sample_weight
-        if self.sample_weight is None:
-            return np.ones(self.design.n_rows)
-        return self.sample_weight
+        return row_totals(self.counts, self.sample_weight, self.design.n_rows)
 
 
 def multinomial_training_data(X: Any, y: Any, counts: Any, sample_weight: Any, offset: Any,
@@ -108,3 +103,12 @@ def multinomial_training_data(X: Any, y: Any, counts: Any, sample_weight: Any, o
                          "nothing to fit")
     check_total_trials(float(data.row_totals().sum()))
     return data, targets
+
+
+def row_totals(counts: Optional[np.ndarray], weights: Optional[np.ndarray],
+               n_rows: int) -> np.ndarray:
+    """s_i N_i, each row's weighted number of trials (N_i = 1 for one label per row)."""
+    if counts is not None:
+        total = counts.sum(axis=1)
+        return total if weights is None else total * weights
+    return np.ones(n_rows) if weights is None else weights

@@ -25,6 +25,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from fastlogit._core import _special
+from fastlogit._core._special import unit_deviances
 from fastlogit._core._threads import single_threaded_blas
 from fastlogit.backend._curvature import Curvature, Factor, penalty_diagonal
 from fastlogit.backend._objective import L2Penalty
@@ -42,33 +43,6 @@ def _small_blas(n_params: int) -> Any:
 
 class SeparationWarning(UserWarning):
     """The fit diverges: some fitted probabilities are numerically 0 or 1 (R's warning)."""
-
-
-def unit_deviances(n: np.ndarray, k: np.ndarray, s: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """2 s_i [k log(y / p) + (n - k) log((1 - y) / (1 - p))], y = k/n, p = sigmoid(z_i), >= 0.
-
-    A row that fits well has y close to p: then both terms are about
-    +-n (y - p) while their sum is n (y - p)^2 / (p (1 - p)), so any error
-    in the terms is magnified by 1/|y - p|. Written with delta = y - p,
-        k log1p(delta / p) + (n - k) log1p(-delta / (1 - p)),
-    the terms carry relative (not absolute) rounding errors and the sum
-    stays accurate; delta is formed on the side (p or 1 - p) that is small,
-    so that it is accurate too. For |z| > 30 (p or 1 - p below 1e-13) the
-    form with log p = log_sigmoid(z), which cannot underflow, is used: the
-    deviance of such a row is either large or exactly handled by k or n - k = 0.
-    """
-    pos = n > 0
-    safe_n = np.where(pos, n, 1.0)
-    y, ny = k / safe_n, (n - k) / safe_n  # y and 1 - y, each without cancellation
-    p, q = _special.sigmoid(z), _special.sigmoid(-z)  # p and 1 - p
-    delta = np.where(z <= 0, y - p, q - ny)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        near = (np.where(k > 0, k * np.log1p(delta / p), 0.0)
-                + np.where(n > k, (n - k) * np.log1p(-delta / q), 0.0))
-        far = (np.where(k > 0, k * (np.log(y) - _special.log_sigmoid(z)), 0.0)
-               + np.where(n > k, (n - k) * (np.log(ny) - _special.log_sigmoid(-z)), 0.0))
-        terms = np.where(np.abs(z) <= 30.0, near, far)
-    return np.maximum(2.0 * s * np.where(pos, terms, 0.0), 0.0)
 
 
 def null_linear_predictor(n: np.ndarray, k: np.ndarray, s: np.ndarray,

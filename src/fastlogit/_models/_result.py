@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import Any, Optional
 
 import numpy as np
-from scipy.special import gammaln, xlogy
+from scipy.special import gammaln
 
 from fastlogit._core import _special
 from fastlogit._core._threads import resolve_threads
@@ -164,11 +164,8 @@ class LogitResult(VersionedPickle, InferenceMixin):
     def deviance(self) -> float:
         """2 sum_i s_i [k log(k / (n p)) + (n - k) log((n - k) / (n (1 - p)))], as R reports it."""
         t = self._train()
-        z = self.fitted_linear_predictor
-        s = self._row_weights()
-        saturated = xlogy(t.k, t.k) + xlogy(t.n - t.k, t.n - t.k) - xlogy(t.n, t.n)
-        ll = t.k * _special.log_sigmoid(z) + (t.n - t.k) * _special.log_sigmoid(-z)
-        return float(2.0 * np.sum(s * (saturated - ll)))
+        return float(_special.unit_deviances(t.n, t.k, self._row_weights(),
+                                             self.fitted_linear_predictor).sum())
 
     def robust_cov(self, cov_type: str = "HC0", groups: Any = None) -> np.ndarray:
         """Sandwich covariance of ``params``: R's ``sandwich::vcovHC`` or ``vcovCL``.

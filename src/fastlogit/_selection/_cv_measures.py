@@ -16,7 +16,6 @@ folds' AUCs, glmnet's weighting).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import xlogy
 
 from fastlogit._core import _special
 
@@ -38,8 +37,7 @@ def held_out_total(measure: str, z: np.ndarray, n: np.ndarray, k: np.ndarray,
                    s: np.ndarray) -> float:
     """The measure summed over the trials of these rows (AUC: times their weight)."""
     if measure == "deviance":
-        sat = xlogy(k, k) + xlogy(n - k, n - k) - xlogy(n, n)
-        return float(2.0 * np.sum(s * (sat + n * _special.log1pexp(z) - k * z)))
+        return float(_special.unit_deviances(n, k, s, z).sum())
     p = _special.sigmoid(z)
     if measure == "class":
         return float(np.sum(s * np.where(z > 0, n - k, k)))

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import numpy as np
-from scipy.special import xlogy
 
 from fastlogit._core import _hessian, _kernels, _special
 from fastlogit._input._training import training_data
@@ -83,15 +82,13 @@ class BinomialObjective(ThreadsMixin):
                  threads: Optional[int] = None) -> None:
         data = training_data(X, n, k, y, sample_weight, offset, bool(fit_intercept))
         s = data.sample_weight
+        self._data = data
         self._design = data.design
         self._sn = data.n if s is None else s * data.n
         self._sk = data.k if s is None else s * data.k
         self._offset = data.offset
         self._fit_intercept = bool(fit_intercept)
         self._set_threads(threads)
-        # the saturated model's loss, so that deviance is exact row by row
-        self._saturated = (xlogy(self._sk, self._sk) + xlogy(self._sn - self._sk,
-                           self._sn - self._sk) - xlogy(self._sn, self._sn))
 
     # -- shape ---------------------------------------------------------------------------
     @property
@@ -152,7 +149,8 @@ class BinomialObjective(ThreadsMixin):
         )
         if self._fit_intercept:
             g[0] = gb
-        return no_nan((float(loss), g))
+        # a NaN anywhere in the gradient comes from a NaN score, which makes the loss NaN
+        return no_nan(float(loss)), g
 
     def hessp(self, theta: Any, v: Any, out: Optional[np.ndarray] = None) -> np.ndarray:
         """The Hessian at theta times v, in one pass over X (never forms the Hessian).
@@ -218,6 +216,6 @@ class BinomialObjective(ThreadsMixin):
 
     def deviance(self, theta: Any) -> float:
         """2 [L(theta) - L(saturated)], summed row by row as R's glm reports it."""
-        z = self.linear_predictor(theta)
-        ll = self._sk * _special.log_sigmoid(z) + (self._sn - self._sk) * _special.log_sigmoid(-z)
-        return float(no_nan(2.0 * np.sum(self._saturated - ll)))
+        d = self._data
+        s = np.ones(self.n_rows) if d.sample_weight is None else d.sample_weight
+        return float(_special.unit_deviances(d.n, d.k, s, self.linear_predictor(theta)).sum())

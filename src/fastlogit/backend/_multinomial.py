@@ -170,7 +170,8 @@ class MultinomialObjective(ThreadsMixin):
             *d.design.kernel_args, K, None if d.counts is None else d.counts.reshape(-1),
             d.labels, d.sample_weight, None if d.offset is None else d.offset.reshape(-1),
             W.reshape(-1), b, gW, gb, self._threads)
-        return no_nan((float(loss), g))
+        # a NaN anywhere in the gradient comes from a NaN score, which makes the loss NaN
+        return no_nan(float(loss)), g
 
     def hessp(self, theta: Any, v: Any, out: Optional[np.ndarray] = None) -> np.ndarray:
         """The Hessian at theta times v, in one pass over X (never forms the Hessian)."""

@@ -31,6 +31,7 @@ from typing import Optional
 import numpy as np
 
 from fastlogit._core import _hessian, _softmax
+from fastlogit._input._training import row_totals
 from fastlogit._input._validate import Design
 from fastlogit.backend._curvature import gram_pairs
 from fastlogit.backend._objective import L2Penalty, Standardization
@@ -55,11 +56,7 @@ class MultinomialLoss:
 
     def row_totals(self) -> np.ndarray:
         """s_i N_i: each row's weighted number of trials."""
-        if self.counts is not None:
-            total = self.counts.sum(axis=1)
-            return total if self.weights is None else total * self.weights
-        m = self.design.n_rows
-        return np.ones(m) if self.weights is None else self.weights
+        return row_totals(self.counts, self.weights, self.design.n_rows)
 
     def class_totals(self) -> np.ndarray:
         """sum_i s_i c_ik for every class k."""

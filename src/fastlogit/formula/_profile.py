@@ -64,7 +64,7 @@ def profile_interval(model: Any, alpha: float) -> tuple[np.ndarray, np.ndarray]:
                 kwargs: dict = {}
                 if Xj.shape[1] == 0 and not fit_b:  # nothing left to fit: the deviance at t
                     zeta = base_offset + value * col
-                    from fastlogit._models._inference import unit_deviances
+                    from fastlogit._core._special import unit_deviances
 
                     return float(unit_deviances(t.n, t.k, res._row_weights(), zeta).sum()
                                  - d0 - target)
