@@ -73,11 +73,9 @@ class MultinomialObjective(ThreadsMixin):
 
     def __init__(self, X: Any, Y: Any, *, sample_weight: Any = None, offset: Any = None,
                  fit_intercept: bool = True, threads: Optional[int] = None) -> None:
-        arr = None if Y is None else np.asarray(Y) if not hasattr(Y, "toarray") else Y
-        counts = arr if arr is not None and getattr(arr, "ndim", 1) == 2 else None
-        labels = None if counts is not None else Y
-        if labels is None and counts is None:
+        if Y is None:
             raise TypeError("Y must be class labels (n_rows,) or counts (n_rows, n_classes)")
+        counts, labels = (Y, None) if np.ndim(Y) == 2 else (None, Y)
         data, targets = multinomial_training_data(X, labels, counts, sample_weight, offset,
                                                   bool(fit_intercept))
         self._data = data
