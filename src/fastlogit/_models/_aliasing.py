@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastlogit._input._validate import Design
-from fastlogit._models._robust import weighted_gram
+from fastlogit.backend._curvature import weighted_gram
 
 ALIAS_TOL = 1e-9
 ALIAS_MAX_PARAMS = 5000

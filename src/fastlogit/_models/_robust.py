@@ -32,10 +32,9 @@ from typing import Any, Optional
 import numpy as np
 import scipy.sparse as sp
 
-from fastlogit._core import _hessian
-from fastlogit._core._threads import resolve_threads, single_threaded_blas
+from fastlogit._core._threads import resolve_threads
 from fastlogit._input._validate import Design
-from fastlogit.backend._curvature import gram_pairs
+from fastlogit.backend._curvature import weighted_gram
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
 _BLOCK_BYTES = 32 << 20
@@ -77,16 +76,6 @@ def row_quadratic(design: Design, C: np.ndarray, intercept: bool) -> np.ndarray:
             q = q + C[0, 0] + 2.0 * np.asarray(Xb @ cb).ravel()
         out[i0:i0 + block] = q
     return out
-
-
-def weighted_gram(design: Design, d: np.ndarray, intercept: bool, threads: int) -> np.ndarray:
-    """X~^T diag(d) X~ (intercept row and column first when ``intercept``), one pass."""
-    P = design.n_features + 1
-    G = np.empty((P, P), dtype=np.float64)
-    with single_threaded_blas():
-        _hessian.weighted_gram(*design.kernel_args, np.ascontiguousarray(d, dtype=np.float64),
-                               G, threads, gram_pairs(design))
-    return G if intercept else G[1:, 1:].copy()
 
 
 def _train_arrays(res: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:

@@ -68,6 +68,27 @@ def gram_pairs(design: Design) -> bool:
     return design.values.shape[0] / (design.n_rows * design.n_features) < _DENSE_BLOCK_DENSITY
 
 
+def gram_threads(P: int, threads: int) -> int:
+    """Threads for a P x P Gram pass: every thread but the first keeps a private P x P
+    buffer, so their number is capped to keep those within THREAD_BUFFER_BYTES."""
+    return max(1, min(threads, 1 + THREAD_BUFFER_BYTES // max(hessian_nbytes(P), 1)))
+
+
+def weighted_gram(design: Design, d: np.ndarray, intercept: bool, threads: int) -> np.ndarray:
+    """X~^T diag(d) X~ for non-negative row weights d, one pass over X.
+
+    The intercept's row and column come first when ``intercept``, otherwise they are
+    dropped. The Gram kernel of the Hessian, with other weights: the robust "meat", the
+    aliasing check and each block of the softmax Hessian.
+    """
+    P = design.n_features + 1
+    G = np.empty((P, P), dtype=np.float64)
+    with single_threaded_blas():  # dsyrk runs inside our threads
+        _hessian.weighted_gram(*design.kernel_args, np.ascontiguousarray(d, dtype=np.float64),
+                               G, gram_threads(P, threads), gram_pairs(design))
+    return G if intercept else G[1:, 1:].copy()
+
+
 def penalty_diagonal(penalty: Any, n_features: int, solver: Optional[str] = None) -> np.ndarray:
     """lam * c_j: the (diagonal) Hessian of an L2 penalty; anything else is refused."""
     l1 = float(getattr(penalty, "l1_ratio", 0.0) or 0.0)
@@ -168,13 +189,10 @@ class Curvature:
         P = design.n_features + 1
         check_hessian_size(self.n_params, purpose, advice)
         H = np.empty((P, P), dtype=np.float64)
-        # every thread but the first keeps a private P x P buffer
-        threads = max(1, min(self.threads, 1 + THREAD_BUFFER_BYTES // max(hessian_nbytes(P), 1)))
-        pairs = gram_pairs(design)
         with single_threaded_blas():  # dsyrk runs inside our threads
             _hessian.binomial_hessian(*design.kernel_args, self.sn, self.offset,
                                       np.ascontiguousarray(w, dtype=np.float64), float(b), H,
-                                      threads, pairs)
+                                      gram_threads(P, self.threads), gram_pairs(design))
         idx = np.arange(1, P)
         H[idx, idx] += self.penalty_diag
         return H if self.fit_intercept else H[1:, 1:].copy()

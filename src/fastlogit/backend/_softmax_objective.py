@@ -30,10 +30,10 @@ from typing import Optional
 
 import numpy as np
 
-from fastlogit._core import _hessian, _softmax
+from fastlogit._core import _softmax
 from fastlogit._input._training import row_totals
 from fastlogit._input._validate import Design
-from fastlogit.backend._curvature import gram_pairs
+from fastlogit.backend._curvature import weighted_gram
 from fastlogit.backend._objective import L2Penalty, Standardization
 
 
@@ -110,16 +110,13 @@ def softmax_hessian(design: Design, b: np.ndarray, W: np.ndarray, offset: Option
     """
     K, P = b.shape[0], design.n_features + 1
     prob = softmax_scores(design, b, W, offset, 1, threads)
-    pairs = gram_pairs(design)
     H = np.empty((K * P, K * P))
-    G = np.empty((P, P))
     for a in range(K):
         pa = row_totals * prob[:, a]
         others = prob[:, np.arange(K) != a].sum(axis=1)
         for c in range(a, K):
             d = pa * others if c == a else pa * prob[:, c]
-            _hessian.weighted_gram(*design.kernel_args, np.ascontiguousarray(d), G, threads,
-                                   pairs)
+            G = weighted_gram(design, d, True, threads)
             block = G if c == a else -G
             H[a * P:(a + 1) * P, c * P:(c + 1) * P] = block
             H[c * P:(c + 1) * P, a * P:(a + 1) * P] = block.T

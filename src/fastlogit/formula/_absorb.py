@@ -32,9 +32,9 @@ from fastlogit._input._validate import as_design
 from fastlogit._models._robust import (
     _cluster_codes,
     score_residuals,
-    weighted_gram,
     working_weights,
 )
+from fastlogit.backend._curvature import weighted_gram
 
 
 def one_hot_codes(X: Any, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
