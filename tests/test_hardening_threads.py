@@ -137,8 +137,10 @@ def _fork_child_fit(seed):
     X, y = _data(4000, 8, seed)
     res = fastlogit.fit(X, y=y, lam=1.0, threads=2, solver="newton")  # Hessian kernel too
     multi = fastlogit.fit_multinomial(X, y=np.arange(4000) % 3, lam=1.0, threads=2)
+    lasso = fastlogit.fit(X, y=y, lam=5.0, l1_ratio=1.0, threads=2)  # coordinate descent
     groups = fastlogit.aggregate(np.round(X), y, threads=2).inverse
-    return (float(res.objective), float(multi.objective), groups.tobytes())
+    return (float(res.objective), float(multi.objective), float(lasso.objective),
+            groups.tobytes())
 
 
 @pytest.mark.skipif(sys.platform == "win32" or "fork" not in

@@ -42,21 +42,17 @@ from libc.string cimport memset
 
 from fastlogit._core._kernels cimport floating, index_t
 from fastlogit._core._rows cimport (
-    LAYOUT_CSR, Poll, block_rows, block_work, interrupted, merge_thread_buffers, partition_rows,
-    raise_pending, range_done, start_poll, thread_count, xtd_block, z_block,
+    LAYOUT_CSR, POLL_WORK, Poll, block_rows, block_work, interrupted, merge_thread_buffers,
+    partition_rows, raise_pending, range_done, start_poll, team, thread_count, xtd_block,
+    z_block,
 )
 
 cdef unsigned long MAIN_THREAD = threading.main_thread().ident
-
-cdef extern from "Python.h":
-    int py_check_signals "PyErr_CheckSignals"()
 
 cdef enum:
     COL_C = 0
     COL_F = 1
     COL_CSC = 2
-    # stored values visited between two checks for Ctrl-C in coordinate descent
-    CD_POLL_WORK = 1 << 22
 
 
 # ---------------------------------------------------------------------------
@@ -156,7 +152,7 @@ def irls_pass(
     with nogil:
         partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
                        n_rows, T, &bounds[0])
-        for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+        for t in prange(T, schedule="static", chunksize=1, num_threads=team(T)):
             g = &grad_out[0] if t == 0 else &gbuf[t - 1, 0]
             _irls_range(layout, vals, &indices[0], &indptr[0], n_rows, p,
                         bounds[t], bounds[t + 1], blk, &n[0], &k[0], off, &w[0], b,
@@ -328,22 +324,6 @@ cdef inline double _coordinate(
     return h[j] * dw * dw
 
 
-cdef int _propagate() except -1:
-    """Return to Python with the exception a signal handler set."""
-    return -1
-
-
-cdef int _check_signals(double *work) noexcept nogil:
-    """1 when a signal handler raised (the exception is then set), else 0."""
-    if work[0] < CD_POLL_WORK:
-        return 0
-    work[0] = 0.0
-    with gil:
-        if py_check_signals() != 0:
-            return 1
-    return 0
-
-
 def cd_solve(
     int col_layout, const floating[::1] values, const index_t[::1] indices,
     const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features,
@@ -366,9 +346,11 @@ def cd_solve(
     cdef const index_t *idx = &indices[0]
     cdef const index_t *ptr = &indptr[0]
     cdef Py_ssize_t n_work = working.shape[0], a, j, n_nz, sweeps = 0
-    cdef double dmax, dfull = 0.0, d, work = 0.0
+    cdef double dmax, dfull = 0.0, d
     cdef Py_ssize_t[::1] nz = np.empty(max(n_work, 1), dtype=np.intp)
     cdef int stop = 0
+    # Ctrl-C is answered every POLL_WORK stored values visited (on Python's main thread)
+    cdef Poll poll = start_poll(MAIN_THREAD, 2.0 * POLL_WORK)
     if unit_values and col_layout == COL_CSC:
         vals = NULL
     cdef bint converged = False
@@ -389,8 +371,7 @@ def cd_solve(
                 if w[j] != 0.0:
                     nz[n_nz] = j
                     n_nz += 1
-                work += col_work(col_layout, ptr, n_rows, j)
-                if _check_signals(&work):
+                if interrupted(&poll, 0, col_work(col_layout, ptr, n_rows, j)):
                     stop = 1
                     break
             sweeps += 1
@@ -410,14 +391,12 @@ def cd_solve(
                                     &l2[0], &lo[0], &hi[0], &o)
                     if d > dmax:
                         dmax = d
-                    work += col_work(col_layout, ptr, n_rows, j)
-                    if _check_signals(&work):
+                    if interrupted(&poll, 0, col_work(col_layout, ptr, n_rows, j)):
                         stop = 1
                         break
                 sweeps += 1
                 if dmax <= tol:
                     break
-    if stop:
-        _propagate()
+    raise_pending(&poll)
     return o, sweeps, converged
 
