@@ -45,6 +45,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import fastlogit  # noqa: E402
 from benchmarks.machine import describe  # noqa: E402
 from fastlogit._input._validate import as_design  # noqa: E402
+from fastlogit._penalties._penalties import ElasticNet
 from fastlogit._solvers import _cd  # noqa: E402
 from fastlogit.backend._objective import Standardization  # noqa: E402
 from fastlogit.datasets import make_sparse_binomial  # noqa: E402
@@ -64,7 +65,7 @@ class Scorer:
         self.p = design.n_features
 
     def score(self, lam, l1_ratio, b, w):
-        pen = _cd.PenaltyVectors.make(lam, l1_ratio, None, None, self.p)
+        pen = _cd.PenaltyVectors.make(ElasticNet(lam, l1_ratio), None, self.p)
         ps = self.problem.full_pass(float(b), np.asarray(w, dtype=np.float64))
         _, kkt = self.problem.violations(ps, pen)
         return kkt, ps.loss + pen.value(ps.w)

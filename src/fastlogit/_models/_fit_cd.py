@@ -17,7 +17,7 @@ from fastlogit._input._training import TrainingData
 from fastlogit._penalties._penalties import Box, ElasticNet
 from fastlogit._solvers import _cd
 from fastlogit._solvers._base import ConvergenceWarning, IterationInfo, SolverOutcome
-from fastlogit.backend._objective import Standardization
+from fastlogit.backend._objective import Standardization, pooled_log_odds
 
 
 def cd_problem(data: TrainingData, fit_intercept: bool, threads: int,
@@ -60,13 +60,12 @@ def fit_cd(data: TrainingData, penalty: ElasticNet, box: Optional[Box], fit_inte
     """(Solution, SolverOutcome) of one fit by the coordinate-descent engine."""
     prob = cd_problem(data, fit_intercept, threads)
     p = data.design.n_features
-    pen = _cd.PenaltyVectors.make(penalty.lam, penalty.l1_ratio, penalty.factor, box, p)
+    pen = _cd.PenaltyVectors.make(penalty, box, p)
     if start is None:
         w0 = np.zeros(p) if box is None else box.clip(np.zeros(p))
         b0 = 0.0
         if fit_intercept:
-            rate = min(max(float(prob.sk.sum()) / prob.scale, 1e-10), 1.0 - 1e-10)
-            b0 = float(np.log(rate / (1.0 - rate)))
+            b0 = pooled_log_odds(float(prob.sk.sum()), prob.scale)
     else:
         b0, w0 = start
     working = _cd.initial_working_set(prob, pen, np.asarray(w0), None, None)

@@ -17,9 +17,11 @@ import numpy as np
 
 from fastlogit._input._training import TrainingData
 from fastlogit._models._fit_cd import cd_problem
+from fastlogit._penalties._penalties import ElasticNet
 from fastlogit._selection._path_engine import LamFit, PathEngine, PathSpec
 from fastlogit._solvers import _cd
 from fastlogit._solvers._constrained import Solution
+from fastlogit.backend._objective import pooled_log_odds
 
 
 class CDPathEngine(PathEngine):
@@ -36,7 +38,7 @@ class CDPathEngine(PathEngine):
         self._last: Optional[tuple[Solution, _cd.Pass]] = None
 
     def _penalty(self, lam: float) -> _cd.PenaltyVectors:
-        return _cd.PenaltyVectors.make(lam, self.spec.l1_ratio, self.spec.factor,
+        return _cd.PenaltyVectors.make(ElasticNet(lam, self.spec.l1_ratio, self.spec.factor),
                                        self.spec.box, self.p)
 
     def _lam_fit(self, out: _cd.CDOutcome, passes_before: int) -> LamFit:
@@ -53,9 +55,7 @@ class CDPathEngine(PathEngine):
         allowed = ~self.screenable & ~fixed_off_zero
         b0 = 0.0
         if self.spec.fit_intercept:
-            rate = float(self.problem.sk.sum()) / self.problem.scale
-            rate = min(max(rate, 1e-10), 1.0 - 1e-10)
-            b0 = float(np.log(rate / (1.0 - rate)))
+            b0 = pooled_log_odds(float(self.problem.sk.sum()), self.problem.scale)
         pen = self._penalty(0.0)
         before = self.problem.n_pass
         out = _cd.solve(self.problem, pen, b0, w0, allowed.copy(), allowed, self.options)

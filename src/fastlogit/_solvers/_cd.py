@@ -32,19 +32,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import numpy as np
 
 from fastlogit._core import _cd_kernels
 from fastlogit._input._validate import LAYOUT_C, LAYOUT_CSR, LAYOUT_F, Design
-from fastlogit._penalties._penalties import Box, kkt_violation
+from fastlogit._penalties._penalties import Box, ElasticNet, kkt_violation
 from fastlogit._solvers._constrained import Solution
 from fastlogit.backend._objective import Standardization, _dot
 
 COL_C, COL_F, COL_CSC = 0, 1, 2
 # A list to receive one record per Newton iteration (benchmarks, diagnostics), or None.
-TRACE: Optional[list] = None
 
 
 @dataclass(frozen=True)
@@ -114,18 +113,15 @@ class PenaltyVectors:
     box: Optional[Box]
 
     @classmethod
-    def make(cls, lam: float, l1_ratio: float, factor: Optional[np.ndarray],
-             box: Optional[Box], p: int) -> PenaltyVectors:
-        c = np.ones(p) if factor is None else np.asarray(factor, dtype=np.float64)
+    def make(cls, penalty: ElasticNet, box: Optional[Box], p: int) -> PenaltyVectors:
+        ridge = penalty.ridge
+        l2 = np.full(p, ridge.lam) if ridge.factor is None else ridge.lam * ridge.factor
         lo = np.full(p, -np.inf) if box is None else box.lower
         hi = np.full(p, np.inf) if box is None else box.upper
-        return cls(lam * l1_ratio * c, lam * (1.0 - l1_ratio) * c, lo, hi, box)
+        return cls(penalty.l1_weights(p), l2, lo, hi, box)
 
     def value(self, w: np.ndarray) -> float:
         return 0.5 * _dot(self.l2 * w, w) + _dot(self.l1, np.abs(w))
-
-    def ridge(self, w: np.ndarray) -> float:
-        return 0.5 * _dot(self.l2 * w, w)
 
 
 class CDProblem:
@@ -142,14 +138,11 @@ class CDProblem:
         self.columns = ColumnAccess(design) if columns is None else columns
         self.scale = float(sn.sum())
         self.n_features = design.n_features
-        m = design.n_rows
-        self._W = np.empty(m)
-        self._r = np.empty(m)
         self.n_pass = 0
 
     def full_pass(self, b: float, w: np.ndarray) -> Pass:
         g = np.empty(self.n_features)
-        W, r = np.empty_like(self._W), np.empty_like(self._r)
+        W, r = np.empty(self.design.n_rows), np.empty(self.design.n_rows)
         loss, sr, sw = _cd_kernels.irls_pass(
             *self.design.kernel_args, self.sn, self.sk, self.offset,
             np.ascontiguousarray(w, dtype=np.float64), float(b), W, r, g, self.threads,
@@ -287,9 +280,6 @@ def solve(problem: CDProblem, pen: PenaltyVectors, b0: float, w0: np.ndarray,
         vmax = max(float(np.max(np.abs(wt * sd), initial=0.0)), 1e-2)
         dv = t * max(float(np.max(np.abs(dw * sd), initial=0.0)), abs(db + _dot(mu, dw)))
         last_step = dv / vmax
-        if TRACE is not None:
-            TRACE.append(dict(it=it, kkt=kkt, working=ws.shape[0], sweeps=sweeps, t=t,
-                              step=last_step, inner=inner / S))
         b, w, ps, F = b + t * db, wt, pt, Ft
     if converged:
         ps = _snap_zeros(prob, pen, ps, h, options.pgtol, allowed)
@@ -335,7 +325,6 @@ def initial_working_set(problem: CDProblem, pen: PenaltyVectors, w: np.ndarray,
                         ) -> np.ndarray:
     """Nonzero and unpenalised features, and those whose |gradient| reaches ``threshold``
     (the strong rule's l1_ratio c_j (2 lam - lam_prev); with no gradient, none)."""
-    p = problem.n_features
     keep = (w != 0) | (pen.l1 <= 0)
     if pen.box is not None:
         keep |= ~pen.box.zero_feasible
@@ -345,10 +334,4 @@ def initial_working_set(problem: CDProblem, pen: PenaltyVectors, w: np.ndarray,
             need = np.where(pen.box.lower == 0, np.maximum(-grad, 0.0), need)
             need = np.where(pen.box.upper == 0, np.maximum(grad, 0.0), need)
         keep |= need >= threshold
-    return keep if keep.shape[0] == p else np.ones(p, dtype=bool)
-
-
-def fit_problem(design: Design, sn: np.ndarray, sk: np.ndarray, offset: Any,
-                fit_intercept: bool, threads: int, std: Standardization) -> CDProblem:
-    """The engine's view of one data set (the CSC copy of a CSR design is made here)."""
-    return CDProblem(design, sn, sk, offset, fit_intercept, threads, std)
+    return keep

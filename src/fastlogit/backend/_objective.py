@@ -289,7 +289,12 @@ class Objective:
         """Zero coefficients; the intercept at the pooled log-odds sum(s k) / sum(s n)."""
         theta = np.zeros(self.n_params)
         if self.fit_intercept:
-            rate = self.loss.total_successes / self.scale
-            rate = min(max(rate, 1e-10), 1.0 - 1e-10)
-            theta[0] = np.log(rate / (1.0 - rate))
+            theta[0] = pooled_log_odds(self.loss.total_successes, self.scale)
         return theta
+
+
+def pooled_log_odds(successes: float, trials: float) -> float:
+    """log(r / (1 - r)) of the pooled rate r = successes / trials, kept within 1e-10 of 0
+    and 1: the intercept-only start of every solver."""
+    rate = min(max(successes / trials, 1e-10), 1.0 - 1e-10)
+    return float(np.log(rate / (1.0 - rate)))
