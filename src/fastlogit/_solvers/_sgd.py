@@ -220,7 +220,8 @@ def run_epoch(state: SGDState, design: Design, sn: np.ndarray, sk: np.ndarray,
 
 
 def sgd_standardization(design: Design, weight: np.ndarray, center: bool,
-                        threads: int) -> Standardization:
+                        threads: int, known: Optional[Standardization] = None
+                        ) -> Standardization:
     """Coordinates for stochastic steps: columns centred (as the core does) and scaled
     by the weighted RMS of their *stored* entries about the mean, not by their spread.
 
@@ -232,8 +233,12 @@ def sgd_standardization(design: Design, weight: np.ndarray, center: bool,
     that makes progress on sparse data). Scaled by the RMS of its stored entries, one
     unit of a coordinate moves the scores of the rows where it occurs by about one
     unit, whatever the column's frequency: the scale AdaGrad's eta0 is meant in.
+    ``known``: the same data's moments already computed (for the same weights and
+    centring), reused for a dense design.
     """
     if design.layout != LAYOUT_CSR:
+        if known is not None and known.var is not None:
+            return known.without_ridge()  # the fit's own moments: no pass over X
         return Standardization.from_data(design, weight, center, threads)
     stored: list[np.ndarray] = []  # the stored entries' weight per column, first pass
     moments = partial(column_moments, design, weight, threads=threads, stored=stored)
@@ -264,8 +269,8 @@ def solve(objective: Any, theta0: np.ndarray, options: SGDOptions,
     outer = objective
     loss = objective.loss
     design: Design = loss.design
-    std = (sgd_standardization(design, loss.sn, objective.fit_intercept, loss.threads)
-           if options.standardize else outer.std)
+    std = (sgd_standardization(design, loss.sn, objective.fit_intercept, loss.threads,
+                               outer.std) if options.standardize else outer.std)
     objective = Objective(loss, outer.penalty, std, outer.fit_intercept)
 
     def report(it: int, theta: np.ndarray, fun: float, grad: np.ndarray) -> bool:

@@ -132,6 +132,14 @@ class Standardization:
         sd = np.where(moving, np.sqrt(self.var + ridge), self.sd)
         return Standardization(self.mu, sd, self.var)
 
+    def without_ridge(self) -> Standardization:
+        """The spread-of-the-data scaling that ``with_ridge`` started from (sqrt(var_j)
+        is exactly the sd it replaced: the square root of a rounded square is exact)."""
+        if self.var is None:
+            return self
+        return Standardization(self.mu, np.where(self.var > 0, np.sqrt(self.var), self.sd),
+                               self.var)
+
     @classmethod
     def from_data(cls, design: Design, weight: np.ndarray, center: bool,
                   threads: int) -> Standardization:
