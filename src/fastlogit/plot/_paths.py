@@ -10,23 +10,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "fastlogit.plot needs matplotlib (an optional dependency): pip install matplotlib"
-        ) from exc
-    return plt
-
-
-def _axes(ax: Any, figsize: tuple) -> tuple[Any, Any]:
-    if ax is not None:
-        return ax.figure, ax
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=figsize)
-    return fig, ax
+from fastlogit.plot._diagnostics import _new_axes
 
 
 def plot_path(path_result: Any, xvar: str = "lambda", *, ax: Any = None,
@@ -73,7 +57,7 @@ def plot_path(path_result: Any, xvar: str = "lambda", *, ax: Any = None,
     """
     if xvar not in ("lambda", "norm"):
         raise ValueError(f"xvar must be 'lambda' or 'norm'; got {xvar!r}")
-    fig, ax = _axes(ax, figsize)
+    fig, ax = _new_axes(ax, figsize)
     coef = np.asarray(path_result.coef)
     lams = np.asarray(path_result.lams, dtype=float)
     if xvar == "lambda":
@@ -138,7 +122,7 @@ def plot_cv(cv_result: Any, *, ax: Any = None, figsize: tuple = (6.4, 4.8)) -> A
     >>> fig.axes[0].get_ylabel()
     'held-out deviance per trial'
     """
-    fig, ax = _axes(ax, figsize)
+    fig, ax = _new_axes(ax, figsize)
     lams = np.asarray(cv_result.lams, dtype=float)
     keep = lams > 0
     x = np.log(lams[keep])
