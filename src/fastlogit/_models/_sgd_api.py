@@ -13,12 +13,13 @@ from typing import Any, Optional
 
 import numpy as np
 
+from fastlogit._core._threads import resolve_threads
 from fastlogit._input._training import training_data
 from fastlogit._input._validate import as_nonnegative_scalar, as_positive_int
 from fastlogit._models._result import LogitResult
 from fastlogit._solvers._base import ConvergenceWarning, SolverOutcome
-from fastlogit._solvers._sgd import SGDOptions, SGDState, run_epoch
-from fastlogit.backend._objective import Objective, Standardization
+from fastlogit._solvers._sgd import SGDOptions, SGDState, run_epoch, sgd_standardization
+from fastlogit.backend._objective import BinomialLoss, L2Penalty, Objective, Standardization
 
 STREAM_BATCH = 64
 
@@ -186,10 +187,6 @@ def partial_fit(
     >>> model.coef.round(1)
     array([ 1. , -0.5,  0. ])
     """
-    from fastlogit._core._threads import resolve_threads
-    from fastlogit._solvers._sgd import sgd_standardization
-    from fastlogit.backend._objective import BinomialLoss, L2Penalty
-
     n_threads = resolve_threads(threads)
     if model is not None:
         if not isinstance(model, LogitResult) or model._sgd_state is None:
@@ -208,14 +205,14 @@ def partial_fit(
     m, p = data.design.n_rows, data.design.n_features
     s = data.sample_weight
     sn, sk = (data.n, data.k) if s is None else (s * data.n, s * data.k)
+    loss = BinomialLoss(data.design, sn, sk, data.offset, n_threads)
     if model is None:
         lam_ = 1.0 if lam is None else as_nonnegative_scalar(lam, "lam")
         std_on = True if standardize is None else bool(standardize)
         eta = as_eta0(eta0)
         std = (sgd_standardization(data.design, sn, fi, n_threads) if std_on
                else Standardization.identity(p))
-        first = Objective(BinomialLoss(data.design, sn, sk, data.offset, n_threads),
-                          L2Penalty(lam_), std, fi)
+        first = Objective(loss, L2Penalty(lam_), std, fi)
         state = SGDState(stream_start(first), std, fi, first.penalty, eta, average=True)
         settings = dict(lam=lam_, l1_ratio=0.0, penalty_factor=None, bounds=None,
                         fit_intercept=fi, solver="sgd", factr=None, pgtol=None,
@@ -238,7 +235,7 @@ def partial_fit(
     run_epoch(state, data.design, sn, sk, data.offset,
               iter([(r0, min(r0 + batch, m)) for r0 in range(0, m, batch)]),
               state.penalty_scale)
-    return _stream_result(state, data, settings, n_threads)
+    return _stream_result(state, data, loss, settings, n_threads)
 
 
 def _agree(name: str, given: Any, stored: Any) -> None:
@@ -247,14 +244,9 @@ def _agree(name: str, given: Any, stored: Any) -> None:
                          f"it None to continue the stream, or pass model=None to start anew")
 
 
-def _stream_result(state: SGDState, data: Any, settings: dict, n_threads: int
-                   ) -> LogitResult:
-    """The result after a partial_fit: the averaged iterate, judged on this piece."""
-    from fastlogit.backend._objective import BinomialLoss, L2Penalty
-
-    s = data.sample_weight
-    sn, sk = (data.n, data.k) if s is None else (s * data.n, s * data.k)
-    loss = BinomialLoss(data.design, sn, sk, data.offset, n_threads)
+def _stream_result(state: SGDState, data: Any, loss: BinomialLoss, settings: dict,
+                   n_threads: int) -> LogitResult:
+    """The result after a partial_fit: the averaged iterate, judged on this piece (``loss``)."""
     scale = state.penalty_scale if state.penalty_scale is not None else state.trials_seen
     share = loss.total_trials / max(scale, 1e-300)
     piece = Objective(loss, L2Penalty(state.penalty.lam * share, state.penalty.factor),
