@@ -16,6 +16,7 @@ import argparse
 import time
 from typing import Any
 
+from fastlogit._models._robust import COV_TYPES
 from fastlogit.cli._util import CliError, one_line
 
 GLM_FLAGS = ("formula", "failures", "na", "cov_type", "family", "firth", "groups")
@@ -33,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--na", choices=["drop", "raise"], default=None,
                    help="rows with missing values: drop them and report how many (default) "
                         "or refuse them")
-    g.add_argument("--cov-type", choices=["nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster"],
+    g.add_argument("--cov-type", choices=COV_TYPES,
                    default=None, help="covariance of the estimates (sandwich types; "
                                       "cluster needs --groups)")
     g.add_argument("--groups", metavar="COL", help="cluster column for --cov-type cluster")

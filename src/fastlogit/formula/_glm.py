@@ -127,14 +127,16 @@ def fit_frame(frame: ModelFrame, *, family: str, cov_type: str, lam: float, meth
 
     enc = frame.encoding
     n_threads = resolve_threads(threads)
-    design = as_design(frame.X, "X")
     sn = frame.n
-    if drop is None or not drop.any():
-        aliased = aliased_columns(design, sn, enc.intercept, n_threads)
-    else:  # aliasing among the columns that stay
+    dropping = drop is not None and bool(drop.any())
+    # the columns that stay (copied once when some are dropped: drop1, profiles)
+    X_kept = frame.X[:, np.flatnonzero(~drop)] if dropping else frame.X
+    aliased_kept = aliased_columns(as_design(X_kept, "X"), sn, enc.intercept, n_threads)
+    if dropping:
         aliased = np.zeros(drop.shape[0], dtype=bool)
-        aliased[~drop] = aliased_columns(as_design(frame.X[:, np.flatnonzero(~drop)], "X"),
-                                         sn, enc.intercept, n_threads)
+        aliased[~drop] = aliased_kept
+    else:
+        aliased = aliased_kept
     if warn_aliased and aliased.any():
         names = [enc.column_names[j] for j in np.flatnonzero(aliased)]
         shown = ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")
@@ -142,7 +144,10 @@ def fit_frame(frame: ModelFrame, *, family: str, cov_type: str, lam: float, meth
                       f"(aliased columns, NaN as R's NA): {shown}", UserWarning, stacklevel=3)
     removed = aliased if drop is None else (aliased | drop)
     keep = np.flatnonzero(~removed)
-    X = frame.X if keep.size == removed.size else frame.X[:, keep]
+    if not aliased_kept.any():
+        X = X_kept  # the kept columns are already there
+    else:
+        X = X_kept[:, np.flatnonzero(~aliased_kept)]
     offset = frame.offset
     if extra_offset is not None:
         offset = extra_offset if offset is None else offset + extra_offset
