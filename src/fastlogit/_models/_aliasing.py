@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastlogit._input._validate import Design
-from fastlogit.backend._curvature import weighted_gram
+from fastlogit.backend._curvature import Factor, weighted_gram
 
 ALIAS_TOL = 1e-9
 ALIAS_MAX_PARAMS = 5000
@@ -56,16 +56,12 @@ def aliased_columns(design: Design, sn: np.ndarray, intercept: bool, threads: in
     diag = np.diag(G).copy()
     scale = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 0.0)
     A = G * scale[:, None] * scale[None, :]
-    try:  # the common case: full rank, one LAPACK call
-        from scipy.linalg import cho_factor, lapack
-
-        if not zero.any():
-            c, _ = cho_factor(A, lower=False, check_finite=False)
-            rcond, info = lapack.dpocon(c, float(np.abs(A).sum(axis=0).max(initial=0.0)))
-            if info == 0 and rcond > 1e-6:
+    if not zero.any():  # the common case: full rank, one Cholesky factorisation
+        try:
+            if Factor(G).rcond > 1e-6:
                 return zero
-    except np.linalg.LinAlgError:
-        pass
+        except np.linalg.LinAlgError:
+            pass
     P = A.shape[0]
     keep: list = []
     L = np.zeros((P, P))  # rows/cols of kept columns, lower triangular in keep order
