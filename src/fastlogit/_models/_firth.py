@@ -18,6 +18,7 @@ weights and offsets are handled as in ``fastlogit.fit``.
 from __future__ import annotations
 
 import warnings
+from functools import cached_property
 from typing import Any, Optional
 
 import numpy as np
@@ -26,7 +27,7 @@ from fastlogit._core import _special
 from fastlogit._models._result import LogitResult
 from fastlogit._models._robust import row_quadratic
 from fastlogit._solvers._base import ConvergenceWarning
-from fastlogit.backend._curvature import Curvature, check_hessian_size
+from fastlogit.backend._curvature import Curvature
 from fastlogit.backend._objective import linear_predictor
 
 FIRTH_MAX_PARAMS = 5000
@@ -37,26 +38,41 @@ def _loglik(sn: np.ndarray, sk: np.ndarray, z: np.ndarray) -> float:
 
 
 class _Point:
-    """Everything Firth's iteration needs at one theta: one Hessian, one factorisation."""
+    """Firth's iteration at one theta: the penalised log-likelihood from one Hessian and
+    its factorisation; the modified score and the scoring step (two more passes over X
+    and the inverse) only when asked, i.e. for the points the line search accepts."""
 
     def __init__(self, curv: Curvature, data: Any, sn: np.ndarray, sk: np.ndarray,
                  b: float, w: np.ndarray, intercept: bool, threads: int) -> None:
-        from scipy.linalg import cho_factor, cho_solve
+        from scipy.linalg import cho_factor
 
         self.b, self.w = b, w
-        z = linear_predictor(data.design, b, w, data.offset, threads)
-        p = _special.sigmoid(z)
+        self._data, self._sn, self._sk, self._intercept = data, sn, sk, intercept
+        self._z = linear_predictor(data.design, b, w, data.offset, threads)
         H = curv.hessian(b, w, "Firth's method", "Select or aggregate features first.")
-        c = cho_factor(H, lower=False, check_finite=False)
-        self.logdet = 2.0 * float(np.sum(np.log(np.diag(c[0]))))
-        self.value = _loglik(sn, sk, z) + 0.5 * self.logdet
-        self.loss = -_loglik(sn, sk, z)
-        C = cho_solve(c, np.eye(H.shape[0]), check_finite=False)
-        h = sn * p * (1.0 - p) * row_quadratic(data.design, C, intercept)
-        r = sk - sn * p + h * (0.5 - p)
-        g = np.asarray(data.design.matrix.T @ r).ravel()
-        self.score = np.concatenate(([r.sum()], g)) if intercept else g
-        self.step = cho_solve(c, self.score, check_finite=False)
+        self._chol = cho_factor(H, lower=False, overwrite_a=True, check_finite=False)
+        self.logdet = 2.0 * float(np.sum(np.log(np.diag(self._chol[0]))))
+        self.loss = -_loglik(sn, sk, self._z)
+        self.value = -self.loss + 0.5 * self.logdet
+
+    @cached_property
+    def score(self) -> np.ndarray:
+        """U*(theta) = X~^T (k - n p + h (1/2 - p)), h the leverages."""
+        from scipy.linalg import cho_solve
+
+        sn, p = self._sn, _special.sigmoid(self._z)
+        C = cho_solve(self._chol, np.eye(self._chol[0].shape[0]), check_finite=False)
+        h = sn * p * (1.0 - p) * row_quadratic(self._data.design, C, self._intercept)
+        r = self._sk - sn * p + h * (0.5 - p)
+        g = np.asarray(self._data.design.matrix.T @ r).ravel()
+        return np.concatenate(([r.sum()], g)) if self._intercept else g
+
+    @cached_property
+    def step(self) -> np.ndarray:
+        """The scoring step I(theta)^-1 U*(theta)."""
+        from scipy.linalg import cho_solve
+
+        return cho_solve(self._chol, self.score, check_finite=False)
 
 
 def fit_firth(data: Any, fit_intercept: bool, threads: int, max_iter: int = 100,
@@ -94,7 +110,6 @@ def fit_firth(data: Any, fit_intercept: bool, threads: int, max_iter: int = 100,
     if P > FIRTH_MAX_PARAMS:
         raise ValueError(f"Firth's method needs a dense {P} x {P} information matrix per "
                          f"iteration; it is limited to {FIRTH_MAX_PARAMS} parameters")
-    check_hessian_size(P, "Firth's method", "")
     s = np.ones(design.n_rows) if data.sample_weight is None else data.sample_weight
     sn, sk = s * data.n, s * data.k
     curv = Curvature(design, sn, data.offset, threads, fit_intercept, np.zeros(p))
