@@ -189,8 +189,8 @@ _MIN_STEP = 1e-10
 # The inner tolerance: a coordinate step may lower the model (per unit of sum(s n)) by at
 # most (INNER_FACTOR * kkt)^2 when the sweeps stop, kkt the current outer residual; never
 # below (INNER_FLOOR * pgtol)^2.
-_INNER_FACTOR = 1e-2
-_INNER_FLOOR = 1e-3
+_INNER_FACTOR = 1e-1
+_INNER_FLOOR = 1e-2
 # a start whose KKT residual is this small needs no Newton step at all
 _KKT_EXACT = 1e-13
 
@@ -256,7 +256,7 @@ def solve(problem: CDProblem, pen: PenaltyVectors, b0: float, w0: np.ndarray,
         q = ps.resid.copy()
         w_new = w.copy()
         inner = max(_INNER_FACTOR * kkt, _INNER_FLOOR * options.pgtol) ** 2 * S
-        o, sweeps, _ = _cd_kernels.cd_solve(
+        o, sweeps, _, _ = _cd_kernels.cd_solve(
             *prob.columns.args, ps.weight, q, ws, w_new, h, sxw, xm, pen.l1, pen.l2,
             pen.lo, pen.hi, float(o), inner, options.max_sweeps, prob.columns.unit_values)
         sweeps_total += sweeps
