@@ -1,7 +1,8 @@
 """fastlogit's L1 / elastic-net engine side by side with R's glmnet: same data, same machine.
 
     python benchmarks/glmnet_compare.py                      # sub-100k, every case
-    python benchmarks/glmnet_compare.py --rows 1000000 --nlambda 50 --only lasso_path
+    python benchmarks/glmnet_compare.py --rows 1000000 --nlambda 50 --only lasso_path \
+        --glmnet-thresh 1e-7
     python benchmarks/glmnet_compare.py --quick              # 20k x 20k, a smoke run
     python benchmarks/glmnet_compare.py --only enet_path lasso_path --lambda-min-ratio 1e-2
 
@@ -120,6 +121,8 @@ def main(argv=None):
     ap.add_argument("--lambda-min-ratio", type=float, default=None,
                     help="glmnet's lambda.min.ratio (default: glmnet's own rule)")
     ap.add_argument("--only", nargs="*", default=["enet_path", "lasso_path", "lasso_fit"])
+    ap.add_argument("--glmnet-thresh", nargs="+", default=["1e-7", "1e-10"],
+                    help="glmnet's thresh values to run (the first makes the lambdas)")
     ap.add_argument("--quick", action="store_true", help="20k x 20k")
     ap.add_argument("--out", default=None, help="write the per-lambda figures as JSON here")
     args = ap.parse_args(argv)
@@ -137,22 +140,25 @@ def main(argv=None):
         write_data(d, X, n, k)
         for case in args.only:
             alpha = 0.5 if case == "enet_path" else 1.0
+            first_t, *other_t = args.glmnet_thresh
             if case == "lasso_fit":
                 lam_g = [20.0 / S]
-                jobs = [dict(name=f"{case}_1e-7", alpha=alpha, thresh=1e-7, **{"lambda": lam_g}),
-                        dict(name=f"{case}_1e-10", alpha=alpha, thresh=1e-10,
-                             **{"lambda": lam_g})]
+                jobs = [dict(name=f"{case}_{t}", alpha=alpha, thresh=float(t),
+                             **{"lambda": lam_g}) for t in args.glmnet_thresh]
                 g, meta = run_glmnet(d, jobs, X.shape[1])
             else:
-                job = dict(name=f"{case}_1e-7", alpha=alpha, thresh=1e-7, nlambda=args.nlambda)
+                # the first run makes glmnet's own sequence; the others fit the same lambdas
+                job = dict(name=f"{case}_{first_t}", alpha=alpha, thresh=float(first_t),
+                           nlambda=args.nlambda)
                 if args.lambda_min_ratio is not None:
                     job["lambda_min_ratio"] = args.lambda_min_ratio
-                first, meta = run_glmnet(d, [job], X.shape[1])
-                lam_g = first[f"{case}_1e-7"]["lambda_"].tolist()
-                second, _ = run_glmnet(d, [dict(name=f"{case}_1e-10", alpha=alpha,
-                                                thresh=1e-10, **{"lambda": lam_g})],
-                                       X.shape[1])
-                g = {**first, **second}
+                g, meta = run_glmnet(d, [job], X.shape[1])
+                lam_g = g[f"{case}_{first_t}"]["lambda_"].tolist()
+                for t in other_t:
+                    more, _ = run_glmnet(d, [dict(name=f"{case}_{t}", alpha=alpha,
+                                                  thresh=float(t), **{"lambda": lam_g})],
+                                         X.shape[1])
+                    g.update(more)
             lams = np.asarray(lam_g) * S
             t0 = time.perf_counter()
             if case == "lasso_fit":
@@ -164,7 +170,7 @@ def main(argv=None):
             fl_t = time.perf_counter() - t0
             runs = {f"glmnet thresh {t}": (g[f"{case}_{t}"]["a0"], g[f"{case}_{t}"]["beta"],
                                           g[f"{case}_{t}"]["seconds"])
-                    for t in ("1e-7", "1e-10")}
+                    for t in args.glmnet_thresh}
             runs["fastlogit default"] = (fl_b, fl_w, fl_t)
             scores = {name: [scorer.score(lam, alpha, b[i], w[i]) for i, lam in enumerate(lams)]
                       for name, (b, w, _) in runs.items()}
