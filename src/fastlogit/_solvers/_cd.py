@@ -190,7 +190,7 @@ _MIN_STEP = 1e-10
 # most (INNER_FACTOR * kkt)^2 when the sweeps stop, kkt the current outer residual; never
 # below (INNER_FLOOR * pgtol)^2.
 _INNER_FACTOR = 1e-1
-_INNER_FLOOR = 1e-2
+_INNER_FLOOR = 1e-1
 # a start whose KKT residual is this small needs no Newton step at all
 _KKT_EXACT = 1e-13
 
@@ -263,7 +263,10 @@ def solve(problem: CDProblem, pen: PenaltyVectors, b0: float, w0: np.ndarray,
         db = float(o) if prob.fit_intercept else 0.0
         dw = w_new - w
         if db == 0.0 and not np.any(dw):
-            message = "no progress: the Newton step is zero (rounding floor reached)"
+            # the current point minimises its own model: optimal up to rounding
+            converged = kkt <= options.pgtol
+            message = ("KKT conditions hold (the Newton step is zero)" if converged else
+                       "no progress: the Newton step is zero (rounding floor reached)")
             break
         delta = ps.grad_b * db + _dot(ps.grad, dw) + pen.value(w_new) - pen.value(w)
         t = 1.0
@@ -275,7 +278,10 @@ def solve(problem: CDProblem, pen: PenaltyVectors, b0: float, w0: np.ndarray,
                 break
             t *= 0.5
         if t < _MIN_STEP:
-            message = "line search failed: no descent along the Newton direction"
+            # F no longer changes beyond its rounding error along the Newton direction
+            converged = kkt <= options.pgtol
+            message = ("KKT conditions hold (F at its rounding floor)" if converged else
+                       "line search failed: no descent along the Newton direction")
             break
         vmax = max(float(np.max(np.abs(wt * sd), initial=0.0)), 1e-2)
         dv = t * max(float(np.max(np.abs(dw * sd), initial=0.0)), abs(db + _dot(mu, dw)))
