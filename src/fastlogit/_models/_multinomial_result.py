@@ -26,8 +26,9 @@ class MultinomialResult(VersionedPickle):
     Attributes
     ----------
     coef : ndarray of shape (n_classes, n_features)
-        One coefficient vector per class (symmetric parametrisation); every
-        column sums to zero over the classes.
+        One coefficient vector per class (symmetric parametrisation); with a pure
+        ridge every column sums to zero over the classes (with an L1 part the
+        penalty picks the representative).
     intercept : ndarray of shape (n_classes,)
         Intercepts, summing to zero (they are defined only up to a common
         constant); zeros when fit_intercept=False.

@@ -4,8 +4,8 @@ One place calls the core for each model, so that LogisticRegression and
 LogisticRegressionCV agree and an engine can be swapped in one line:
 
 - two classes: ``fastlogit.fit`` (ridge, lasso, elastic net);
-- three or more: ``fit_softmax``: ``fastlogit.fit_multinomial`` for ridge, and for an L1
-  part the split-variable softmax fit of _models/_multinomial_l1.py.
+- three or more: ``fit_softmax``: ``fastlogit.fit_multinomial`` (L-BFGS-B for ridge, the
+  coordinate-descent engine for an L1 part).
 
 Classes with zero total weight (class_weight or sample weights) are left out of a
 multinomial fit with an intercept and reported with coefficients 0 and intercept -inf:
@@ -83,16 +83,10 @@ def fit_softmax(X: Any, labels: np.ndarray, counts: Optional[np.ndarray],
     labels (n_rows,) in [0, K) with sw, or counts (n_rows, K); x0 per class
     [intercept, coef...]. Returns the core's result (coef (K, p), intercept (K,), n_iter).
     """
-    if l1_ratio > 0 and lam > 0:
-        from fastlogit._models._multinomial_l1 import fit_multinomial_l1
-
-        return sklearn_warnings(fit_multinomial_l1, X, y=labels, counts=counts,
-                                sample_weight=sw, lam=lam, l1_ratio=l1_ratio, x0=x0,
-                                **options)
+    pen = dict(lam=lam, l1_ratio=l1_ratio) if l1_ratio > 0 else dict(lam=lam)
     if counts is not None:
-        return sklearn_warnings(_fit_multinomial, X, counts=counts, lam=lam, x0=x0,
-                                **options)
-    return sklearn_warnings(_fit_multinomial, X, y=labels, sample_weight=sw, lam=lam, x0=x0,
+        return sklearn_warnings(_fit_multinomial, X, counts=counts, x0=x0, **pen, **options)
+    return sklearn_warnings(_fit_multinomial, X, y=labels, sample_weight=sw, x0=x0, **pen,
                             **options)
 
 
