@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from glmnet_references import run_r_jobs  # noqa: E402
+
 ROOT = os.path.dirname(HERE)
 OUT = os.path.join(ROOT, "tests", "fixtures", "glmnet_multinomial.json")
 
@@ -62,14 +64,7 @@ def r_job(case):
 
 def main():
     specs = cases()
-    with tempfile.TemporaryDirectory() as tmp:
-        job_path, out_path = os.path.join(tmp, "job.json"), os.path.join(tmp, "out.json")
-        with open(job_path, "w") as fh:
-            json.dump({"cases": [r_job(c) for c in specs]}, fh)
-        subprocess.run(["Rscript", os.path.join(HERE, "r_glmnet_references.R"), job_path,
-                        out_path], check=True)
-        with open(out_path) as fh:
-            res = json.load(fh)
+    res = run_r_jobs([r_job(c) for c in specs])
     fixtures = []
     for case, ref in zip(specs, res["results"]):
         m = load(case["data"])[0].shape[0]

@@ -138,16 +138,21 @@ def r_job(case, data):
     return job
 
 
-def main():
-    specs, data = cases()
+def run_r_jobs(jobs):
+    """glmnet's answers to the jobs, through r_glmnet_references.R."""
     with tempfile.TemporaryDirectory() as tmp:
         job_path, out_path = os.path.join(tmp, "job.json"), os.path.join(tmp, "out.json")
         with open(job_path, "w") as fh:
-            json.dump({"cases": [r_job(c, data) for c in specs]}, fh)
+            json.dump({"cases": jobs}, fh)
         subprocess.run(["Rscript", os.path.join(HERE, "r_glmnet_references.R"), job_path,
                         out_path], check=True)
         with open(out_path) as fh:
-            res = json.load(fh)
+            return json.load(fh)
+
+
+def main():
+    specs, data = cases()
+    res = run_r_jobs([r_job(c, data) for c in specs])
     fixtures = []
     for case, ref in zip(specs, res["results"]):
         if case["data"] in data:

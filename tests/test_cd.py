@@ -106,10 +106,10 @@ def test_extrapolated_sweeps_reach_the_plain_sweeps_minimiser(l1_ratio):
     """The Anderson-extrapolated coordinate descent minimises the same quadratic model as
     plain sweeps, on an ill-conditioned one (a small lam, about as many features as rows,
     signs changing on the way), in a fraction of the sweeps."""
+    from fastlogit._core import _cd_kernels
     from fastlogit._input._validate import as_design
     from fastlogit._penalties._penalties import ElasticNet
     from fastlogit._solvers import _cd
-    from fastlogit._core import _cd_kernels
     from fastlogit.backend._objective import Standardization
 
     prob = make_sparse_binomial(1500, 1500, 16, seed=3)

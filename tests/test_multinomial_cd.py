@@ -91,7 +91,8 @@ def _kkt(X, y, res, lam, a, grouped, sw=None):
         for j in range(p):
             E = np.zeros_like(res.coef)
             E[k, j] = h
-            G[k, j] = (loss(res.intercept, res.coef + E) - loss(res.intercept, res.coef - E)) / (2 * h)
+            G[k, j] = (loss(res.intercept, res.coef + E)
+                       - loss(res.intercept, res.coef - E)) / (2 * h)
     G += lam * (1 - a) * res.coef
     W = res.coef
     if grouped:

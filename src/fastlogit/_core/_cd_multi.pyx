@@ -35,6 +35,7 @@ import numpy as np
 from cython.parallel cimport prange
 from libc.math cimport exp, fabs, log, sqrt
 
+from fastlogit._core._columns cimport COL_CSC, COL_F, col_work
 from fastlogit._core._kernels cimport floating, index_t
 from fastlogit._core._rows cimport (
     POLL_WORK, Poll, interrupted, raise_pending, range_done, start_poll,
@@ -44,9 +45,6 @@ from fastlogit._core._rows cimport (
 cdef unsigned long MAIN_THREAD = threading.main_thread().ident
 
 cdef enum:
-    COL_C = 0
-    COL_F = 1
-    COL_CSC = 2
     ROW_BLOCK = 1024  # rows between two interrupt polls
 
 
@@ -221,13 +219,6 @@ def shifted_loss(
 
 # ---------------------------------------------------------------------------
 # Column kernels
-
-
-cdef inline double col_work(int clay, const index_t *ptr, Py_ssize_t n_rows,
-                            Py_ssize_t j) noexcept nogil:
-    if clay == COL_CSC:
-        return <double> (ptr[j + 1] - ptr[j]) + 1.0
-    return <double> n_rows
 
 
 cdef inline double _value(int clay, const floating *vals, Py_ssize_t n_rows, Py_ssize_t p,

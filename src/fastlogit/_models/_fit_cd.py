@@ -33,6 +33,13 @@ def cd_problem(data: TrainingData, fit_intercept: bool, threads: int,
                          columns)
 
 
+
+def print_iteration(it: int, F: float, kkt: float, elapsed: float) -> None:
+    """One line of a coordinate-descent fit's ``verbose`` output (a header first)."""
+    if it == 0:
+        print(f"{'iter':>6} {'objective':>16} {'KKT':>11} {'time':>9}", file=sys.stdout)
+    print(f"{it:6d} {F:16.9e} {kkt:11.3e} {elapsed:8.2f}s", flush=True)
+
 def reporter(callback: Optional[Callable[[IterationInfo], Any]], verbose: bool,
              ) -> Optional[Callable[[int, _cd.Pass, float, float], bool]]:
     """Per Newton iteration: a verbose line and the user callback (True stops)."""
@@ -45,9 +52,7 @@ def reporter(callback: Optional[Callable[[IterationInfo], Any]], verbose: bool,
                              elapsed=time.perf_counter() - start, intercept=ps.b,
                              coef=ps.w.copy())
         if verbose:
-            if it == 0:
-                print(f"{'iter':>6} {'objective':>16} {'KKT':>11} {'time':>9}", file=sys.stdout)
-            print(f"{it:6d} {F:16.9e} {kkt:11.3e} {info.elapsed:8.2f}s", flush=True)
+            print_iteration(it, F, kkt, info.elapsed)
         return bool(callback is not None and callback(info) is True)
 
     return report

@@ -17,8 +17,8 @@ from fastlogit._input._validate import (
 from fastlogit._models._fit import _feature_names, check_gradient
 from fastlogit._models._multinomial_cd import as_type_multinomial, fit_multinomial_cd
 from fastlogit._models._multinomial_result import MultinomialResult
-from fastlogit._penalties._penalties import as_l1_ratio, as_penalty_factor
 from fastlogit._models._separation import SEPARATED_Z, warn_separated, weak_penalty
+from fastlogit._penalties._penalties import as_l1_ratio, as_penalty_factor
 from fastlogit._solvers._base import IterationInfo, Monitor
 from fastlogit._solvers._lbfgs import LbfgsOptions, gradient_floor
 from fastlogit._solvers._multinomial_newton import MultinomialView
@@ -316,22 +316,7 @@ def _start(objective: MultinomialObjective, x0: Any, K: int, p: int,
            fit_intercept: bool) -> np.ndarray:
     if x0 is None:
         return objective.initial_theta()
-    if isinstance(x0, MultinomialResult):
-        if x0.n_features != p or x0.n_classes != K:
-            raise ValueError(f"x0 was fitted with {x0.n_classes} classes x {x0.n_features} "
-                             f"features; this problem has {K} x {p}")
-        b, W = x0.intercept, x0.coef.T
-    else:
-        arr = np.asarray(x0, dtype=np.float64)
-        expected = (K, p + int(fit_intercept))
-        if arr.shape != expected:
-            layout = "[intercept, coef...]" if fit_intercept else "coef"
-            raise ValueError(f"x0 must have shape {expected}, one row {layout} per class; "
-                             f"got {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError("x0 contains NaN or infinity")
-        b = arr[:, 0] if fit_intercept else np.zeros(K)
-        W = arr[:, int(fit_intercept):].T
+    b, W = _start_user(x0, K, p, fit_intercept)
     # the centred representative: same probabilities, never a larger penalty
     b, W = centre(np.asarray(b, dtype=np.float64), np.ascontiguousarray(W, dtype=np.float64))
     return objective.join(b if fit_intercept else np.zeros(K), W)

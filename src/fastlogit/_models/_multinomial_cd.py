@@ -9,7 +9,6 @@ term the penalty itself picks the representative, which need not sum to zero).
 
 from __future__ import annotations
 
-import sys
 import time
 import warnings
 from typing import Any, Callable, Optional
@@ -18,6 +17,7 @@ import numpy as np
 
 from fastlogit._input._training import MultinomialTrainingData
 from fastlogit._input._validate_multi import ClassTargets
+from fastlogit._models._fit_cd import print_iteration
 from fastlogit._solvers import _cd_multinomial as engine
 from fastlogit._solvers._base import ConvergenceWarning, IterationInfo
 from fastlogit._solvers._cd import CDOptions
@@ -46,9 +46,7 @@ def _reporter(callback: Optional[Callable[[IterationInfo], Any]], verbose: bool)
                              intercept=b.copy(),  # type: ignore[arg-type]
                              coef=np.ascontiguousarray(W.T))
         if verbose:
-            if it == 0:
-                print(f"{'iter':>6} {'objective':>16} {'KKT':>11} {'time':>9}", file=sys.stdout)
-            print(f"{it:6d} {F:16.9e} {kkt:11.3e} {info.elapsed:8.2f}s", flush=True)
+            print_iteration(it, F, kkt, info.elapsed)
         return bool(callback is not None and callback(info) is True)
 
     return report

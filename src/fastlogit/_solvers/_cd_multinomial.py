@@ -38,8 +38,15 @@ import numpy as np
 from fastlogit._core import _cd_kernels, _cd_multi
 from fastlogit._input._validate import Design
 from fastlogit._penalties._penalties import kkt_violation
-from fastlogit._solvers._cd import _ARMIJO, _F_RTOL, _INNER_FACTOR, _INNER_FLOOR, _MIN_STEP
-from fastlogit._solvers._cd import CDOptions, ColumnAccess
+from fastlogit._solvers._cd import (
+    _ARMIJO,
+    _F_RTOL,
+    _INNER_FACTOR,
+    _INNER_FLOOR,
+    _MIN_STEP,
+    CDOptions,
+    ColumnAccess,
+)
 from fastlogit.backend._objective import Standardization
 from fastlogit.backend._softmax_objective import MultinomialLoss, softmax_scores
 
