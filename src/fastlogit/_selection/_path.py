@@ -10,7 +10,7 @@ from typing import Any, Optional
 import numpy as np
 
 from fastlogit._input._training import TrainingData
-from fastlogit._input._validate import as_positive_int
+from fastlogit._input._validate import as_flag, as_positive_int
 from fastlogit._models._fit import _feature_names, training_data
 from fastlogit._models._pickling import VersionedPickle
 from fastlogit._models._result import LogitResult
@@ -31,6 +31,7 @@ from fastlogit._selection._path_engine import (
 )
 from fastlogit._selection._path_stop import DEVMAX, FDEV, make_stop_rule, warn_pmax
 from fastlogit._selection._progress import make_progress
+from fastlogit._selection._relax import RelaxedFits, as_gamma, as_maxp, blend, relaxed_fits
 from fastlogit._solvers._base import ConvergenceWarning
 from fastlogit.backend._objective import linear_predictor
 
@@ -65,6 +66,10 @@ class PathResult(VersionedPickle):
     stop_reason : str
         Why the path ended before the last lam asked for ("" when every lam was fitted):
         glmnet's dfmax / pmax / fdev / devmax rules (see ``path``).
+    relaxed : RelaxedFits or None
+        With ``relax=True``: the unpenalised refit on each lam's active set
+        (``relaxed.intercept``, ``relaxed.coef``, ``relaxed.deviance``,
+        ``relaxed.converged``; NaN where the set exceeds relax_maxp). See ``blend``.
     """
 
     lams: np.ndarray
@@ -87,6 +92,7 @@ class PathResult(VersionedPickle):
     messages: tuple = ()
     _training: Optional[TrainingData] = None
     stop_reason: str = ""
+    relaxed: Optional[RelaxedFits] = None
 
     def __len__(self) -> int:
         return int(self.lams.shape[0])
@@ -110,8 +116,29 @@ class PathResult(VersionedPickle):
             return np.zeros(len(self))
         return 1.0 - self.deviance / self.null_deviance
 
-    def result(self, index: int) -> LogitResult:
-        """The fit at ``lams[index]`` as a ``LogitResult`` (predictions, deviance, ...).
+    def blend(self, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+        """(intercept, coef) of glmnet's relaxed blend at every lam, shapes (n_lams,) and
+        (n_lams, n_features): gamma * penalised + (1 - gamma) * relaxed; gamma = 1 is the
+        penalised path, gamma = 0 the relaxed fits (needs ``relax=True`` when gamma < 1).
+        """
+        g = float(as_gamma(gamma)[0]) if np.ndim(gamma) == 0 else None
+        if g is None:
+            raise TypeError(f"gamma must be a single number in [0, 1]; got {gamma!r}")
+        return blend(g, (self.intercept, self.coef), self.relaxed)
+
+    @cached_property
+    def relaxed_dev_ratio(self) -> np.ndarray:
+        """dev_ratio of the relaxed fits (glmnet's ``fit$relaxed$dev.ratio``)."""
+        if self.relaxed is None:
+            raise ValueError("no relaxed fits: fit the path with relax=True")
+        if not self.null_deviance > 0:
+            return np.zeros(len(self))
+        return 1.0 - self.relaxed.deviance / self.null_deviance
+
+    def result(self, index: int, gamma: float = 1.0) -> LogitResult:
+        """The fit at ``lams[index]`` as a ``LogitResult`` (predictions, deviance, ...);
+        with gamma < 1 the relaxed blend (see ``blend``; its ``objective`` and
+        ``grad_norm`` are NaN: it minimises no single objective).
 
         Examples
         --------
@@ -124,11 +151,17 @@ class PathResult(VersionedPickle):
         """
         i = int(np.arange(len(self))[index])
         settings = dict(self.settings, lam=float(self.lams[i]))
+        b, w = self.blend(gamma)
+        exact = gamma == 1.0
+        if not exact:
+            settings["gamma"] = float(gamma)
         return LogitResult(
-            coef=self.coef[i].copy(), intercept=float(self.intercept[i]),
-            objective=float(self.objective[i]), grad_norm=float(self.grad_norm[i]),
+            coef=np.array(w[i], dtype=np.float64), intercept=float(b[i]),
+            objective=float(self.objective[i]) if exact else float("nan"),
+            grad_norm=float(self.grad_norm[i]) if exact else float("nan"),
             n_iter=int(self.n_iter[i]), n_fev=int(self.n_fev[i]),
-            converged=bool(self.converged[i]),
+            converged=bool(self.converged[i]) if exact else bool(
+                self.converged[i] and self.relaxed is not None and self.relaxed.converged[i]),
             message=self.messages[i] if self.messages else "",
             solver=str(self.settings.get("solver", "lbfgs")),
             settings=settings, n_rows=self.n_rows, n_features=self.n_features,
@@ -137,12 +170,19 @@ class PathResult(VersionedPickle):
 
 
 def make_path_result(engine: PathEngine, lams: np.ndarray, fits: list[LamFit], null: LamFit,
-                     top: float, names: Optional[tuple], stop_reason: str = "") -> PathResult:
+                     top: float, names: Optional[tuple], stop_reason: str = "",
+                     relax_maxp: Optional[int] = None) -> PathResult:
+    """The PathResult of fits (with the relaxed refits when relax_maxp is not None)."""
     sols = [f.solution for f in fits]
     d = engine.data.design
     settings = engine.spec.settings()
     if engine.spec.standardize_penalty:  # the L2 factors cov_params() needs
         settings["l2_penalty_factor"] = engine.factors[1]
+    relaxed = None
+    if relax_maxp is not None:
+        coef = np.array([s.coef for s in sols]).reshape(len(sols), d.n_features)
+        relaxed = relaxed_fits(engine, np.array([s.intercept for s in sols]), coef,
+                               np.array([engine.deviance(s) for s in sols]), relax_maxp)
     result = PathResult(
         lams=np.asarray(lams, dtype=np.float64),
         coef=np.array([s.coef for s in sols]).reshape(len(sols), d.n_features),
@@ -158,7 +198,7 @@ def make_path_result(engine: PathEngine, lams: np.ndarray, fits: list[LamFit], n
         l1_ratio=engine.spec.l1_ratio, settings=settings,
         n_rows=d.n_rows, n_features=d.n_features, feature_names=names,
         messages=tuple(f.message for f in fits), _training=engine.data,
-        stop_reason=stop_reason,
+        stop_reason=stop_reason, relaxed=relaxed,
     )
     return result
 
@@ -204,6 +244,8 @@ def path(
     pmax: Optional[int] = None,
     fdev: float = FDEV,
     devmax: float = DEVMAX,
+    relax: bool = False,
+    relax_maxp: Optional[int] = None,
 ) -> PathResult:
     """Fit a regularisation path: a decreasing sequence of lams, each warm-started.
 
@@ -269,6 +311,14 @@ def path(
         ``fdev`` (an absolute change) or exceeds ``devmax``. ``fdev=0, devmax=1`` fit
         every lam. Off when a bound is 0 (as glmnet). ``stop_reason`` says what stopped
         a path and ``len(result)`` how many lams were fitted.
+    relax : bool, default False
+        glmnet's relaxed lasso: also refit each lam's active set (its nonzero features)
+        without any penalty, same weights, offset and bounds (``result.relaxed``); blend
+        with ``result.blend(gamma)`` or ``result.result(i, gamma=...)``. A separated
+        refit warns (SeparationWarning) and keeps where it stopped.
+    relax_maxp : int, optional
+        Active sets larger than this get no relaxed fit (NaN); default n_rows - 3
+        (glmnet's maxp).
 
     Returns
     -------
@@ -310,6 +360,7 @@ def path(
                      standardize, threads, factr, pgtol, max_iter, screen, solver,
                      standardize_penalty)
     stop = make_stop_rule(dfmax, pmax, fdev, devmax)
+    maxp = as_maxp(relax_maxp, data.design.n_rows) if as_flag(relax, "relax") else None
     lam_arr = None if lams is None else as_lams(lams)
     n_lams = as_positive_int(n_lams, "n_lams")
     ratio = as_lam_min_ratio(lam_min_ratio)
@@ -324,7 +375,7 @@ def path(
     if not fits:
         raise ValueError(f"no lam can be kept: {why}; raise pmax")
     warn_pmax(why)
-    result = make_path_result(engine, lam_arr, fits, null, top, names, why)
+    result = make_path_result(engine, lam_arr, fits, null, top, names, why, maxp)
     warn_unconverged(result.converged, result.lams, "path")
     warn_if_separated_path(data, result, spec.threads)
     return result
