@@ -15,9 +15,10 @@ glmnet's blend with ``gamma`` in [0, 1] is
 so gamma = 1 is the penalised path and gamma = 0 the relaxed fits (``PathResult.blend``).
 
 An unpenalised refit on a small active set can be separated (its maximum-likelihood
-estimate is infinite): the refit then stops at its iteration limit with probabilities
-numerically 0 or 1; one SeparationWarning names the lams concerned, and the answers
-returned are the (large, finite) coefficients where the refit stopped, as glmnet's are.
+estimate is infinite): the refit then stops (at its iteration limit, or where the gradient
+has vanished) with probabilities numerically 0 or 1; one SeparationWarning names the lams
+concerned, and the answers returned are the (large, finite) coefficients where the refit
+stopped, as glmnet's are.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ import numpy as np
 
 from fastlogit._models._fit_cd import fit_cd
 from fastlogit._models._inference import SeparationWarning
+from fastlogit._models._separation import SEPARATED_Z
 from fastlogit._penalties._penalties import Box, ElasticNet
 from fastlogit._selection._path_engine import PathEngine
+from fastlogit.backend._objective import linear_predictor
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ def relaxed_fits(engine: PathEngine, intercept: np.ndarray, coef: np.ndarray,
     patterns, which = np.unique(coef != 0, axis=0, return_inverse=True)
     which = np.asarray(which).reshape(-1)
     trouble: list[float] = []
+    s = engine.data.sample_weight
+    live = (engine.data.n if s is None else s * engine.data.n) > 0
     for j, active in enumerate(patterns):
         rows = np.flatnonzero(which == j)
         first = int(rows[0])
@@ -95,7 +100,10 @@ def relaxed_fits(engine: PathEngine, intercept: np.ndarray, coef: np.ndarray,
             sol, outcome = fit_cd(engine.data, ElasticNet(0.0), box, spec.fit_intercept,
                                   spec.threads, (float(intercept[first]), coef[first].copy()),
                                   spec.options.pgtol, spec.options.max_iter, None, False)
-        if caught or not outcome.converged:
+        z = linear_predictor(engine.data.design, float(sol.intercept), sol.coef,
+                             engine.data.offset, spec.threads)
+        separated = bool(np.any(live & (np.abs(z) > SEPARATED_Z)))
+        if caught or not outcome.converged or separated:
             trouble.extend(float(v) for v in rows)
         out_b[rows] = sol.intercept
         out_w[rows] = box.snap(sol.coef)
