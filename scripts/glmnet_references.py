@@ -33,6 +33,14 @@ def breast_cancer():
     return X, np.ones(len(y)), y.astype(float)
 
 
+def breast_cancer_raw():
+    """Breast cancer unscaled: columns from about 1e-3 to 4e3, for glmnet's standardize."""
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    return X, np.ones(len(y)), y.astype(float)
+
+
 def star98():
     import statsmodels.api as sm
 
@@ -69,7 +77,8 @@ def onehot_dense(sparse):
 
 
 def loaders():
-    return {"breast_cancer": breast_cancer, "star98": star98}
+    return {"breast_cancer": breast_cancer, "breast_cancer_raw": breast_cancer_raw,
+            "star98": star98}
 
 
 def cases():
@@ -119,7 +128,32 @@ def cases():
              n=n1.tolist(), k=k1.tolist(), alpha=1.0, nlambda=10, lambda_min_ratio=1e-2,
              intercept=False, lower=[-0.5] * 35, upper=[1.0] * 35),
     ]
-    return out, {"breast_cancer": (bc_X, bc_n, bc_k), "star98": (s_X, s_n, s_k)}
+    # glmnet's standardize = TRUE (standardize_penalty), its path-stopping rules, dfmax and
+    # the relaxed lasso
+    r_X, r_n, r_k = breast_cancer_raw()
+    pf1 = np.ones(35)
+    pf1[[0, 9]] = 0.0
+    pf1[[3, 4]] = 3.0
+    out += [
+        dict(name="bcraw_std_enet_weights", data="breast_cancer_raw", alpha=0.7, nlambda=10,
+             lambda_min_ratio=0.01, intercept=True, standardize=True, weights=w_bc.tolist()),
+        dict(name="bcraw_std_enet_no_intercept", data="breast_cancer_raw", alpha=0.7,
+             nlambda=10, lambda_min_ratio=0.01, intercept=False, standardize=True,
+             offset=off_bc.tolist()),
+        dict(name="bcraw_std_lasso_dfmax", data="breast_cancer_raw", alpha=1.0, nlambda=30,
+             lambda_min_ratio=0.01, intercept=True, standardize=True, dfmax=4),
+        dict(name="onehot_std_lasso_factors", data="onehot", sparse=sparse, n=n1.tolist(),
+             k=k1.tolist(), alpha=1.0, nlambda=12, lambda_min_ratio=1e-2, intercept=True,
+             standardize=True, penalty_factor=pf1.tolist(), weights=w1.tolist()),
+        dict(name="onehot_std_default_stop", data="onehot", sparse=sparse, n=n1.tolist(),
+             k=k1.tolist(), alpha=1.0, nlambda=100, intercept=True, standardize=True,
+             glmnet_stop=True),
+        dict(name="onehot_relax", data="onehot", sparse=sparse, n=n1.tolist(), k=k1.tolist(),
+             alpha=1.0, nlambda=15, lambda_min_ratio=1e-2, intercept=True, relax=True,
+             offset=off1.tolist()),
+    ]
+    return out, {"breast_cancer": (bc_X, bc_n, bc_k), "star98": (s_X, s_n, s_k),
+                 "breast_cancer_raw": (r_X, r_n, r_k)}
 
 
 def r_job(case, data):
@@ -172,6 +206,10 @@ def main():
         entry["coef_ref"] = np.asarray(ref["beta"], dtype=float).reshape(len(lam), -1).tolist()
         entry["dev_ratio_ref"] = np.atleast_1d(ref["dev_ratio"]).tolist()
         entry["nulldev_ref"] = ref["nulldev"]
+        if case.get("relax"):
+            entry["relaxed_intercept_ref"] = np.atleast_1d(ref["relaxed_a0"]).tolist()
+            entry["relaxed_coef_ref"] = np.asarray(ref["relaxed_beta"], dtype=float).reshape(
+                len(lam), -1).tolist()
         fixtures.append(entry)
     with open(OUT, "w") as fh:
         json.dump({"generated_by": "scripts/glmnet_references.py", "meta": res["meta"],

@@ -6,7 +6,11 @@
 # data (dense rows, or a sparse triplet), the binomial counts (n, k) or multinomial counts,
 # and glmnet's options. Every fit runs to thresh = 1e-18 with the path-stopping rules of
 # glmnet.control switched off (fdev = 0, devmax = 1), so that every requested lambda is
-# fitted, and pmin lowered so that no fitted probability is clipped.
+# fitted, and pmin lowered so that no fitted probability is clipped. A case with
+# glmnet_stop = TRUE keeps glmnet's own path-stopping rules (fdev = 1e-5, devmax = 0.999);
+# dfmax, pmax and relax are passed through when given, and the relaxed fits (glmnet's
+# relax = TRUE: unpenalised refits on each active set) are returned as relaxed_a0 and
+# relaxed_beta, with any warning glmnet gave.
 suppressPackageStartupMessages({
   library(glmnet)
   library(jsonlite)
@@ -44,6 +48,9 @@ run_case <- function(case) {
   if (!is.null(case$penalty_factor)) opt$penalty.factor <- case$penalty_factor
   if (!is.null(case$lower)) opt$lower.limits <- case$lower
   if (!is.null(case$upper)) opt$upper.limits <- case$upper
+  if (!is.null(case$dfmax)) opt$dfmax <- case$dfmax
+  if (!is.null(case$pmax)) opt$pmax <- case$pmax
+  if (isTRUE(case$relax)) opt$relax <- TRUE
   # [[ ]], not $: case$lambda would partially match lambda_min_ratio
   if (!is.null(case[["lambda", exact = TRUE]])) {
     opt$lambda <- case[["lambda", exact = TRUE]]
@@ -51,9 +58,21 @@ run_case <- function(case) {
     opt$nlambda <- case$nlambda
     if (!is.null(case$lambda_min_ratio)) opt$lambda.min.ratio <- case$lambda_min_ratio
   }
-  fit <- do.call(glmnet, opt)
+  if (isTRUE(case$glmnet_stop)) glmnet.control(fdev = 1e-5, devmax = 0.999)
+  warned <- character(0)
+  fit <- withCallingHandlers(do.call(glmnet, opt), warning = function(w) {
+    warned <<- c(warned, conditionMessage(w))
+    invokeRestart("muffleWarning")
+  })
+  glmnet.control(fdev = 0, devmax = 1)
   out <- list(name = case$name, lambda = fit$lambda, dev_ratio = fit$dev.ratio,
-              nulldev = fit$nulldev)
+              nulldev = fit$nulldev, warnings = warned)
+  if (isTRUE(case$relax)) {
+    out$relaxed_a0 <- unname(fit$relaxed$a0)
+    out$relaxed_beta <- unname(as.matrix(t(fit$relaxed$beta)))
+    out$relaxed_dev_ratio <- fit$relaxed$dev.ratio
+    out$relaxed_lambda <- fit$relaxed$lambda
+  }
   if (case$family == "binomial") {
     out$a0 <- unname(fit$a0)
     out$beta <- unname(as.matrix(t(fit$beta)))  # n_lambda x p

@@ -36,6 +36,10 @@ def load(case):
         datasets = pytest.importorskip("sklearn.datasets")
         X, y = datasets.load_breast_cancer(return_X_y=True)
         return (X - X.mean(0)) / X.std(0), np.ones(len(y)), y.astype(float)
+    if case["data"] == "breast_cancer_raw":
+        datasets = pytest.importorskip("sklearn.datasets")
+        X, y = datasets.load_breast_cancer(return_X_y=True)
+        return X, np.ones(len(y)), y.astype(float)
     if case["data"] == "star98":
         sm = pytest.importorskip("statsmodels.api")
         d = sm.datasets.star98.load()
@@ -54,6 +58,8 @@ def options(case):
         kw["offset"] = np.asarray(case["offset"])
     if "penalty_factor" in case:
         kw["penalty_factor"] = np.asarray(case["penalty_factor"])
+    if case.get("standardize"):
+        kw["standardize_penalty"] = True
     if "lower" in case:
         kw["bounds"] = (np.asarray(case["lower"], float), np.asarray(case["upper"], float))
     return kw
@@ -97,12 +103,55 @@ def test_single_fits_match_glmnet(name):
                        f"{name}, lam {case['lams'][i]:.4g}")
 
 
-def test_dev_ratio_matches_glmnet():
-    case = CASES["bc_lasso_path"]
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_dev_ratio_matches_glmnet(name):
+    """glmnet's null deviance (the intercept-only model's, or the offset alone's without an
+    intercept), also with unpenalised features, weights and offsets."""
+    case = CASES[name]
     X, n, k = load(case)
     fp = fastlogit.path(X, n, k, lams=case["lams"], **options(case))
-    np.testing.assert_allclose(fp.dev_ratio, case["dev_ratio_ref"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(fp.dev_ratio, case["dev_ratio_ref"], rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(fp.null_deviance, case["nulldev_ref"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", [c for c in sorted(CASES) if CASES[c].get("glmnet_stop")])
+def test_default_sequence_stops_where_glmnet_stops(name):
+    """glmnet's own stopping rules (fdev = 1e-5, devmax = 0.999) on its default sequence:
+    the same lams, as many of them, the same coefficients."""
+    case = CASES[name]
+    X, n, k = load(case)
+    fp = fastlogit.path(X, n, k, n_lams=case["nlambda"], **options(case))
+    assert len(fp) == len(case["lams"]) < case["nlambda"]
+    assert fp.stop_reason.startswith("fdev")
+    np.testing.assert_allclose(fp.lams, case["lams"], rtol=1e-12)
+    for i in range(len(fp)):
+        assert_matches(np.r_[fp.intercept[i], fp.coef[i]], reference(case, i), f"lam {i}")
+
+
+def test_dfmax_matches_glmnet():
+    case = CASES["bcraw_std_lasso_dfmax"]
+    X, n, k = load(case)
+    fp = fastlogit.path(X, n, k, n_lams=case["nlambda"], lam_min_ratio=case["lambda_min_ratio"],
+                        dfmax=case["dfmax"], fdev=0, devmax=1, **options(case))
+    assert len(fp) == len(case["lams"]) < case["nlambda"]
+    assert fp.n_nonzero[-1] == case["dfmax"] + 1 and fp.n_nonzero[-2] <= case["dfmax"]
+    np.testing.assert_allclose(fp.lams, case["lams"], rtol=1e-12)
+    for i in range(len(fp)):
+        assert_matches(np.r_[fp.intercept[i], fp.coef[i]], reference(case, i), f"lam {i}")
+
+
+def test_relaxed_fits_match_glmnet():
+    case = CASES["onehot_relax"]
+    X, n, k = load(case)
+    fp = fastlogit.path(X, n, k, lams=case["lams"], relax=True, **options(case))
+    for i in range(len(fp)):
+        ref = np.r_[case["relaxed_intercept_ref"][i], case["relaxed_coef_ref"][i]]
+        assert_matches(np.r_[fp.relaxed.intercept[i], fp.relaxed.coef[i]], ref,
+                       f"relaxed, lam {i}")
+        b, w = fp.blend(0.3)
+        mix = 0.3 * reference(case, i) + 0.7 * ref
+        np.testing.assert_allclose(np.r_[b[i], w[i]], mix, rtol=0,
+                                   atol=1e-6 * np.max(np.abs(mix)))
 
 
 def _r_has_glmnet():
@@ -114,17 +163,19 @@ def _r_has_glmnet():
 
 
 @pytest.mark.skipif(not _r_has_glmnet(), reason="needs R with the glmnet and jsonlite packages")
-def test_live_glmnet(tmp_path):
-    """Refit the weighted one-hot elastic-net case in R now and compare."""
+@pytest.mark.parametrize("name", ["onehot_enet_weights_offset", "onehot_std_lasso_factors"])
+def test_live_glmnet(tmp_path, name):
+    """Refit a weighted one-hot case in R now and compare (the second with glmnet's
+    standardize = TRUE and unpenalised features)."""
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
     try:
         import glmnet_references as gr
     finally:
         sys.path.pop(0)
-    case = dict(CASES["onehot_enet_weights_offset"])
+    case = dict(CASES[name])
     job = {key: v for key, v in case.items()
            if key in ("name", "sparse", "n", "k", "alpha", "nlambda", "lambda_min_ratio",
-                      "intercept", "weights", "offset")}
+                      "intercept", "weights", "offset", "standardize", "penalty_factor")}
     job["family"] = "binomial"
     job_path, out_path = tmp_path / "job.json", tmp_path / "out.json"
     job_path.write_text(json.dumps({"cases": [job]}))

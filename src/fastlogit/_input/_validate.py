@@ -340,6 +340,13 @@ def as_positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def as_flag(value: Any, name: str) -> bool:
+    """A bool (numpy's too); anything else is refused rather than judged by truthiness."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+    return bool(value)
+
+
 def check_feature_names(X: Any, expected: Optional[tuple], name: str = "X") -> None:
     """Refuse new data whose column names differ from the training data's.
 

@@ -11,10 +11,12 @@ import numpy as np
 from fastlogit._core._threads import resolve_threads
 from fastlogit._input._training import TrainingData, training_data
 from fastlogit._input._validate import (
+    as_flag,
     as_nonnegative_scalar,
     as_positive_int,
 )
 from fastlogit._models._fit_cd import fit_cd
+from fastlogit._models._penalty_scale import make_penalty, penalty_factors
 from fastlogit._models._result import LogitResult
 from fastlogit._models._separation import (
     warn_if_all_one_outcome,
@@ -74,6 +76,7 @@ def fit(
     verbose: bool = False,
     feature_names: Any = None,
     standardize: bool = True,
+    standardize_penalty: bool = False,
     batch_size: Optional[int] = None,
     random_state: Any = None,
     tol: Optional[float] = None,
@@ -201,6 +204,12 @@ def fit(
     standardize : bool, default True
         Solve in standardised coordinates (columns virtually centred and
         scaled, nothing copied). Changes the path, never the answer.
+    standardize_penalty : bool, default False
+        glmnet's ``standardize=TRUE``, which *does* change the answer: penalise the
+        coefficients of the standardised columns (x_j / sd_j, sd_j the weighted
+        population sd with weights s_i n_i), i.e. L1 factors c_j sd_j and L2 factors
+        c_j sd_j^2; coefficients are still reported on the original scale.
+        Independent of ``standardize``. See ``fastlogit.path``.
     batch_size : int, optional
         solver="sgd" only: rows per step (default n_rows / 32, between 32 and
         4096). Batches are contiguous row ranges read in place.
@@ -279,12 +288,16 @@ def fit(
         as_nonnegative_scalar(pgtol, "pgtol"))
     max_iter = as_positive_int(max_iter, "max_iter")
     n_threads = resolve_threads(threads)
-    penalty = ElasticNet(lam, l1_ratio, factor)
+    factors = penalty_factors(data, factor, as_flag(standardize_penalty, "standardize_penalty"),
+                              n_threads)
+    penalty = make_penalty(lam, l1_ratio, factors)
     if solver == "auto":
         solver = "cd" if (not penalty.is_smooth or box is not None) else "lbfgs"
     settings = dict(lam=lam, l1_ratio=l1_ratio, penalty_factor=factor, bounds=box,
                     fit_intercept=fit_intercept, solver=solver, factr=factr, pgtol=pgtol,
                     max_iter=max_iter, threads=n_threads, standardize=standardize)
+    if standardize_penalty:  # the L2 factors cov_params() needs
+        settings.update(standardize_penalty=True, l2_penalty_factor=factors[1])
     if solver == "cd":
         sol, out = fit_cd(data, penalty, box, fit_intercept, n_threads,
                           _start(x0, p, fit_intercept, box), pgtol, max_iter, callback, verbose)

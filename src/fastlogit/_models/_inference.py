@@ -153,8 +153,10 @@ class InferenceMixin:
         if float(self.settings.get("l1_ratio", 0.0) or 0.0) > 0:
             raise ValueError("standard errors are not available for L1/elastic-net fits "
                              "(l1_ratio > 0): the penalty has no Hessian at zero coefficients")
+        l2_factor = self.settings.get("l2_penalty_factor")  # set by standardize_penalty
         penalty = L2Penalty(float(self.settings.get("lam", 0.0)),
-                            self.settings.get("penalty_factor"))
+                            self.settings.get("penalty_factor") if l2_factor is None
+                            else l2_factor)
         sn = t.n if t.sample_weight is None else t.sample_weight * t.n
         threads = int(self.settings.get("threads") or 1)
         return Curvature(t.design, sn, t.offset, threads, self._fit_intercept,

@@ -34,19 +34,23 @@ RIDGE_L1_RATIO_FOR_LAM_MAX = 1e-3
 
 @dataclass(frozen=True)
 class ElasticNet:
-    """P(w) = lam [(1 - l1_ratio)/2 sum c_j w_j^2 + l1_ratio sum c_j |w_j|].
+    """P(w) = lam [(1 - l1_ratio)/2 sum d_j w_j^2 + l1_ratio sum c_j |w_j|].
 
-    ``factor`` is c (None: all ones). The intercept is never penalised.
+    ``factor`` is c (None: all ones); ``l2_factor`` is d (None: d = c). They differ only
+    for glmnet's standardised penalty (see ``standardized_factors``). The intercept is
+    never penalised.
     """
 
     lam: float
     l1_ratio: float = 0.0
     factor: Optional[np.ndarray] = None
+    l2_factor: Optional[np.ndarray] = None
 
     @property
     def ridge(self) -> L2Penalty:
-        """The smooth part, lam (1 - l1_ratio)/2 sum c_j w_j^2."""
-        return L2Penalty(self.lam * (1.0 - self.l1_ratio), self.factor)
+        """The smooth part, lam (1 - l1_ratio)/2 sum d_j w_j^2."""
+        d = self.factor if self.l2_factor is None else self.l2_factor
+        return L2Penalty(self.lam * (1.0 - self.l1_ratio), d)
 
     def l1_weights(self, n_features: int) -> np.ndarray:
         """a_j = lam * l1_ratio * c_j, shape (n_features,)."""
@@ -64,7 +68,8 @@ class ElasticNet:
     def value(self, w: np.ndarray) -> float:
         """P(w)."""
         c = 1.0 if self.factor is None else self.factor
-        ridge = 0.5 * (1.0 - self.l1_ratio) * float(np.sum(c * w * w))
+        d = c if self.l2_factor is None else self.l2_factor
+        ridge = 0.5 * (1.0 - self.l1_ratio) * float(np.sum(d * w * w))
         lasso = self.l1_ratio * float(np.sum(c * np.abs(w)))
         return self.lam * (ridge + lasso)
 
@@ -143,6 +148,22 @@ def lam_max(grad: np.ndarray, l1_ratio: float, factor: Optional[np.ndarray],
         return 0.0
     ratio = max(l1_ratio, RIDGE_L1_RATIO_FOR_LAM_MAX)
     return float(np.max(need[eligible] / c[eligible])) / ratio
+
+
+def standardized_factors(factor: Optional[np.ndarray], var: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """(L1 factors c_j sd_j, L2 factors c_j sd_j^2): glmnet's ``standardize=TRUE``.
+
+    glmnet penalises the coefficients of the standardised columns, v_j = sd_j w_j, so
+    lam [(1 - a)/2 c_j v_j^2 + a c_j |v_j|] is, on the user's scale, an L1 factor c_j sd_j
+    and an L2 factor c_j sd_j^2. ``var`` is each column's weighted variance (weights
+    s_i n_i normalised to sum 1, divisor 1, about the weighted mean: glmnet's, with or
+    without an intercept). A column of zero spread keeps its factor c_j (glmnet drops such
+    a column; with an intercept its coefficient is 0 here too, its gradient being 0).
+    """
+    sd = np.where(var > 0, np.sqrt(np.maximum(var, 0.0)), 1.0)
+    c = np.ones_like(sd) if factor is None else factor
+    return c * sd, c * sd * sd
 
 
 # ---------------------------------------------------------------------------

@@ -37,9 +37,15 @@ from fastlogit._selection._path_cd import column_access, make_engine
 from fastlogit._selection._path_engine import (
     as_lam_min_ratio,
     as_lams,
-    default_lams,
     make_spec,
     run_path,
+)
+from fastlogit._selection._path_stop import (
+    DEVMAX,
+    FDEV,
+    StopRule,
+    make_stop_rule,
+    warn_pmax,
 )
 from fastlogit._selection._progress import make_progress
 from fastlogit.backend._objective import linear_predictor
@@ -73,7 +79,8 @@ class CVResult:
     result : LogitResult or None
         The refit on all rows at ``lam`` (None when refit=False).
     path : PathResult or None
-        The all-rows path from lams[0] down to lam_min (warm starts), of which ``result``
+        The all-rows path from lams[0] down to lam_min (warm starts; fitted first, as
+        cv.glmnet does, down to the last lam), of which ``result``
         is one point: ``path.result(index_1se)`` and ``path.result(index_min)`` both exist.
     l1_ratio : float
     settings : dict
@@ -198,8 +205,13 @@ def cv(
     progress: bool = False,
     feature_names: Any = None,
     standardize: bool = True,
+    standardize_penalty: bool = False,
     solver: str = "auto",
     measure: str = "deviance",
+    dfmax: Optional[int] = None,
+    pmax: Optional[int] = None,
+    fdev: float = FDEV,
+    devmax: float = DEVMAX,
 ) -> CVResult:
     """Choose lam by k-fold cross-validation of the held-out deviance along a path.
 
@@ -220,10 +232,17 @@ def cv(
         Seed of the random split: the same seed gives the same folds.
     lams, n_lams, lam_min_ratio, l1_ratio, penalty_factor, bounds, screen, solver
         As in ``fastlogit.path``; the default sequence comes from all rows.
+    standardize_penalty
+        As in ``fastlogit.path`` (each fold standardises its own training rows, as
+        glmnet's folds do).
+    dfmax, pmax, fdev, devmax
+        As in ``fastlogit.path``, as cv.glmnet applies them: the path on all rows is fitted
+        first and its stopping rules fix the lams; the folds follow those lams, with only
+        ``pmax`` applying to them (a fold stopped by it predicts with its last fit).
     rule : {"min", "1se"}, default "min"
         Which lam ``result`` is refitted at.
     refit : bool, default True
-        Fit all rows along the path down to lam_min, giving ``result`` and ``path``.
+        Keep the all-rows fits down to lam_min, giving ``result`` and ``path``.
     factr, pgtol, max_iter, threads
         As in ``fastlogit.fit``, for every fit.
     measure : {"deviance", "class", "auc", "mse", "mae"}, default "deviance"
@@ -256,7 +275,10 @@ def cv(
     >>> k = rng.binomial(6, 1 / (1 + np.exp(-X @ [1.0, -0.5, 0.3, 0, 0, 0, 0, 0])))
     >>> res = fastlogit.cv(X, 6, k, n_lams=20, n_folds=4, seed=1)
     >>> bool(res.lam_1se >= res.lam_min), res.cv_mean.shape, res.fold_deviance.shape
-    (True, (20,), (4, 20))
+    (True, (15,), (4, 15))
+    >>> res.path.stop_reason[:4]  # 15 of the 20 lams: glmnet's saturation stop
+    'fdev'
+
     >>> bool(res.result.settings["lam"] == res.lam_min)
     True
     """
@@ -264,10 +286,11 @@ def cv(
     data = training_data(X, n, k, y, sample_weight, offset, fit_intercept)
     m, p = data.design.n_rows, data.design.n_features
     spec = make_spec(p, l1_ratio, penalty_factor, bounds, fit_intercept, standardize, threads,
-                     factr, pgtol, max_iter, screen, solver)
+                     factr, pgtol, max_iter, screen, solver, standardize_penalty)
     measure = as_measure(measure)
     if rule not in ("min", "1se"):
         raise ValueError(f"rule must be 'min' or '1se'; got {rule!r}")
+    stop = make_stop_rule(dfmax, pmax, fdev, devmax)
     lam_arr = None if lams is None else as_lams(lams)
     n_lams = as_positive_int(n_lams, "n_lams")
     ratio = as_lam_min_ratio(lam_min_ratio)
@@ -285,20 +308,31 @@ def cv(
 
     columns = column_access(data, spec)  # one column copy (solver "cd") for every fold
     full = make_engine(data, spec, columns)
-    null = full.null_fit()
-    top = full.lam_max(null.solution)
-    if lam_arr is None:
-        lam_arr = default_lams(top, n_lams, ratio, m, p)
+    full_prog = make_progress(n_lams if lam_arr is None else len(lam_arr), verbose, progress,
+                              "cv")
+    try:  # all rows first: glmnet's stopping rules fix the sequence the folds follow
+        lam_arr, full_fits, null, top, why = run_path(full, lam_arr, n_lams, ratio, full_prog,
+                                                      prefix="[all] ", stop=stop)
+    finally:
+        full_prog.close()
+    if not full_fits:
+        raise ValueError(f"no lam can be kept: {why}; raise pmax")
+    warn_pmax(why, "the all-rows path")
     L = lam_arr.shape[0]
-    prog = make_progress(K * L + (L if refit else 0), verbose, progress, "cv")
+    prog = make_progress(K * L, verbose, progress, "cv")
     deviance = np.empty((K, L))
     converged = np.empty((K, L), dtype=bool)
+    fold_stop = None if stop.pmax is None else StopRule(pmax=stop.pmax)
     try:
         for f in range(K):
             t0 = time.perf_counter()
             idx = np.flatnonzero(fold_of == f)
             engine = make_engine(_fold_data(data, idx), spec, columns)
-            _, fits, _, _ = run_path(engine, lam_arr, L, ratio, prog, prefix=f"[{f + 1}/{K}] ")
+            _, fits, fnull, _, _ = run_path(engine, lam_arr, L, ratio, prog,
+                                            prefix=f"[{f + 1}/{K}] ", stop=fold_stop)
+            # a fold that pmax stopped early predicts with its last fit beyond it (glmnet)
+            last = fits[-1] if fits else fnull
+            fits = fits + [last] * (L - len(fits))
             coef = np.array([ft.solution.coef for ft in fits]).reshape(L, p)
             intercept = np.array([ft.solution.intercept for ft in fits])
             deviance[f] = _held_out_deviance(data, idx, coef, intercept, spec.threads,
@@ -313,9 +347,8 @@ def cv(
         i_min, i_1se = choose(sign * cv_mean, cv_se)
         result = path_result = None
         if refit:
-            _, fits, _, _ = run_path(full, lam_arr[:i_min + 1], L, ratio, prog,
-                                     prefix="[all] ", null=null)
-            path_result = make_path_result(full, lam_arr[:i_min + 1], fits, null, top, names)
+            path_result = make_path_result(full, lam_arr[:i_min + 1], full_fits[:i_min + 1],
+                                           null, top, names, why)
             result = path_result.result(i_min if rule == "min" else i_1se)
     finally:
         prog.close()

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import numpy as np
 
 from fastlogit._input._training import TrainingData
-from fastlogit._input._validate import as_positive_int
+from fastlogit._input._validate import as_flag, as_positive_int
 from fastlogit._models._fit import _feature_names, training_data
 from fastlogit._models._pickling import VersionedPickle
 from fastlogit._models._result import LogitResult
@@ -29,7 +29,9 @@ from fastlogit._selection._path_engine import (
     make_spec,
     run_path,
 )
+from fastlogit._selection._path_stop import DEVMAX, FDEV, make_stop_rule, warn_pmax
 from fastlogit._selection._progress import make_progress
+from fastlogit._selection._relax import RelaxedFits, as_gamma, as_maxp, blend, relaxed_fits
 from fastlogit._solvers._base import ConvergenceWarning
 from fastlogit.backend._objective import linear_predictor
 
@@ -51,13 +53,23 @@ class PathResult(VersionedPickle):
         Iterations and passes over X per lam.
     converged : ndarray of bool of shape (n_lams,)
     null_deviance : float
-        Deviance of the null model (penalised coefficients at 0).
+        glmnet's null deviance: that of the intercept-only model with the same offset and
+        weights (of the offset alone without an intercept). With unpenalised features
+        (penalty factor 0) this is not the deviance at lam_max, and dev_ratio there is
+        above 0, as in glmnet.
     lam_max : float
         The smallest lam that zeroes every penalised coefficient (see ``path``).
     l1_ratio : float
     settings : dict
     n_rows, n_features : int
     feature_names : tuple of str or None
+    stop_reason : str
+        Why the path ended before the last lam asked for ("" when every lam was fitted):
+        glmnet's dfmax / pmax / fdev / devmax rules (see ``path``).
+    relaxed : RelaxedFits or None
+        With ``relax=True``: the unpenalised refit on each lam's active set
+        (``relaxed.intercept``, ``relaxed.coef``, ``relaxed.deviance``,
+        ``relaxed.converged``; NaN where the set exceeds relax_maxp). See ``blend``.
     """
 
     lams: np.ndarray
@@ -79,6 +91,8 @@ class PathResult(VersionedPickle):
     feature_names: Optional[tuple] = None
     messages: tuple = ()
     _training: Optional[TrainingData] = None
+    stop_reason: str = ""
+    relaxed: Optional[RelaxedFits] = None
 
     def __len__(self) -> int:
         return int(self.lams.shape[0])
@@ -102,8 +116,29 @@ class PathResult(VersionedPickle):
             return np.zeros(len(self))
         return 1.0 - self.deviance / self.null_deviance
 
-    def result(self, index: int) -> LogitResult:
-        """The fit at ``lams[index]`` as a ``LogitResult`` (predictions, deviance, ...).
+    def blend(self, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+        """(intercept, coef) of glmnet's relaxed blend at every lam, shapes (n_lams,) and
+        (n_lams, n_features): gamma * penalised + (1 - gamma) * relaxed; gamma = 1 is the
+        penalised path, gamma = 0 the relaxed fits (needs ``relax=True`` when gamma < 1).
+        """
+        g = float(as_gamma(gamma)[0]) if np.ndim(gamma) == 0 else None
+        if g is None:
+            raise TypeError(f"gamma must be a single number in [0, 1]; got {gamma!r}")
+        return blend(g, (self.intercept, self.coef), self.relaxed)
+
+    @cached_property
+    def relaxed_dev_ratio(self) -> np.ndarray:
+        """dev_ratio of the relaxed fits (glmnet's ``fit$relaxed$dev.ratio``)."""
+        if self.relaxed is None:
+            raise ValueError("no relaxed fits: fit the path with relax=True")
+        if not self.null_deviance > 0:
+            return np.zeros(len(self))
+        return 1.0 - self.relaxed.deviance / self.null_deviance
+
+    def result(self, index: int, gamma: float = 1.0) -> LogitResult:
+        """The fit at ``lams[index]`` as a ``LogitResult`` (predictions, deviance, ...);
+        with gamma < 1 the relaxed blend (see ``blend``; its ``objective`` and
+        ``grad_norm`` are NaN: it minimises no single objective).
 
         Examples
         --------
@@ -116,11 +151,17 @@ class PathResult(VersionedPickle):
         """
         i = int(np.arange(len(self))[index])
         settings = dict(self.settings, lam=float(self.lams[i]))
+        b, w = self.blend(gamma)
+        exact = gamma == 1.0
+        if not exact:
+            settings["gamma"] = float(gamma)
         return LogitResult(
-            coef=self.coef[i].copy(), intercept=float(self.intercept[i]),
-            objective=float(self.objective[i]), grad_norm=float(self.grad_norm[i]),
+            coef=np.array(w[i], dtype=np.float64), intercept=float(b[i]),
+            objective=float(self.objective[i]) if exact else float("nan"),
+            grad_norm=float(self.grad_norm[i]) if exact else float("nan"),
             n_iter=int(self.n_iter[i]), n_fev=int(self.n_fev[i]),
-            converged=bool(self.converged[i]),
+            converged=bool(self.converged[i]) if exact else bool(
+                self.converged[i] and self.relaxed is not None and self.relaxed.converged[i]),
             message=self.messages[i] if self.messages else "",
             solver=str(self.settings.get("solver", "lbfgs")),
             settings=settings, n_rows=self.n_rows, n_features=self.n_features,
@@ -129,9 +170,19 @@ class PathResult(VersionedPickle):
 
 
 def make_path_result(engine: PathEngine, lams: np.ndarray, fits: list[LamFit], null: LamFit,
-                     top: float, names: Optional[tuple]) -> PathResult:
+                     top: float, names: Optional[tuple], stop_reason: str = "",
+                     relax_maxp: Optional[int] = None) -> PathResult:
+    """The PathResult of fits (with the relaxed refits when relax_maxp is not None)."""
     sols = [f.solution for f in fits]
     d = engine.data.design
+    settings = engine.spec.settings()
+    if engine.spec.standardize_penalty:  # the L2 factors cov_params() needs
+        settings["l2_penalty_factor"] = engine.factors[1]
+    relaxed = None
+    if relax_maxp is not None:
+        coef = np.array([s.coef for s in sols]).reshape(len(sols), d.n_features)
+        relaxed = relaxed_fits(engine, np.array([s.intercept for s in sols]), coef,
+                               np.array([engine.deviance(s) for s in sols]), relax_maxp)
     result = PathResult(
         lams=np.asarray(lams, dtype=np.float64),
         coef=np.array([s.coef for s in sols]).reshape(len(sols), d.n_features),
@@ -143,10 +194,11 @@ def make_path_result(engine: PathEngine, lams: np.ndarray, fits: list[LamFit], n
         n_fev=np.array([f.n_fev for f in fits], dtype=np.int64),
         converged=np.array([f.converged for f in fits], dtype=bool),
         elapsed=np.array([f.elapsed for f in fits]),
-        null_deviance=engine.deviance(null.solution), lam_max=top,
-        l1_ratio=engine.spec.l1_ratio, settings=engine.spec.settings(),
+        null_deviance=engine.null_dev, lam_max=top,
+        l1_ratio=engine.spec.l1_ratio, settings=settings,
         n_rows=d.n_rows, n_features=d.n_features, feature_names=names,
         messages=tuple(f.message for f in fits), _training=engine.data,
+        stop_reason=stop_reason, relaxed=relaxed,
     )
     return result
 
@@ -186,7 +238,14 @@ def path(
     progress: bool = False,
     feature_names: Any = None,
     standardize: bool = True,
+    standardize_penalty: bool = False,
     solver: str = "auto",
+    dfmax: Optional[int] = None,
+    pmax: Optional[int] = None,
+    fdev: float = FDEV,
+    devmax: float = DEVMAX,
+    relax: bool = False,
+    relax_maxp: Optional[int] = None,
 ) -> PathResult:
     """Fit a regularisation path: a decreasing sequence of lams, each warm-started.
 
@@ -203,6 +262,15 @@ def path(
     ----------
     X, n, k, y, sample_weight, offset, fit_intercept, feature_names, standardize
         As in ``fastlogit.fit``.
+    standardize_penalty : bool, default False
+        glmnet's ``standardize=TRUE``: penalise the coefficients of the standardised
+        columns x_j / sd_j (sd_j the population sd under weights s_i n_i normalised to sum
+        1, about the weighted mean, with or without an intercept), i.e. L1 factors
+        c_j sd_j and L2 factors c_j sd_j^2 (so not a penalty_factor: the two differ).
+        Changes the answer, and lam_max with it; coefficients are reported on the
+        original scale. Not to be confused with ``standardize``, which only changes the
+        coordinates the solver works in, never the answer. glmnet's lambda is
+        ``lam / sum(s * n)``; glmnet rescales penalty.factor to sum to n_features.
     lams : array_like of shape (n_lams,), optional
         The penalties (fitted and returned in decreasing order). Default: ``n_lams``
         values log-spaced from lam_max down to ``lam_min_ratio * lam_max``.
@@ -230,6 +298,27 @@ def path(
         descent, glmnet's method, exact at every lam (see ``fastlogit.fit``); "lbfgs":
         L-BFGS-B in split variables (the default for ridge paths). ``factr`` applies to
         "lbfgs" only.
+
+    dfmax, pmax : int, optional
+        glmnet's limits. ``dfmax``: on a default sequence, the path ends at the first lam
+        (from the 5th on) where more than dfmax coefficients are nonzero; that fit is
+        kept. ``pmax``: on any sequence, the path ends before the first lam at which more
+        than pmax features have ever been nonzero (a PathStopWarning says so). Default:
+        no limit.
+    fdev, devmax : float, default 1e-5 and 0.999
+        glmnet's saturation stop (glmnet.control), on default sequences only, from the
+        5th lam on: the path ends after the fit at which ``dev_ratio`` rose by less than
+        ``fdev`` (an absolute change) or exceeds ``devmax``. ``fdev=0, devmax=1`` fit
+        every lam. Off when a bound is 0 (as glmnet). ``stop_reason`` says what stopped
+        a path and ``len(result)`` how many lams were fitted.
+    relax : bool, default False
+        glmnet's relaxed lasso: also refit each lam's active set (its nonzero features)
+        without any penalty, same weights, offset and bounds (``result.relaxed``); blend
+        with ``result.blend(gamma)`` or ``result.result(i, gamma=...)``. A separated
+        refit warns (SeparationWarning) and keeps where it stopped.
+    relax_maxp : int, optional
+        Active sets larger than this get no relaxed fit (NaN); default n_rows - 3
+        (glmnet's maxp).
 
     Returns
     -------
@@ -268,7 +357,10 @@ def path(
     names = _feature_names(X, feature_names)
     data = training_data(X, n, k, y, sample_weight, offset, fit_intercept)
     spec = make_spec(data.design.n_features, l1_ratio, penalty_factor, bounds, fit_intercept,
-                     standardize, threads, factr, pgtol, max_iter, screen, solver)
+                     standardize, threads, factr, pgtol, max_iter, screen, solver,
+                     standardize_penalty)
+    stop = make_stop_rule(dfmax, pmax, fdev, devmax)
+    maxp = as_maxp(relax_maxp, data.design.n_rows) if as_flag(relax, "relax") else None
     lam_arr = None if lams is None else as_lams(lams)
     n_lams = as_positive_int(n_lams, "n_lams")
     ratio = as_lam_min_ratio(lam_min_ratio)
@@ -276,10 +368,14 @@ def path(
     prog = make_progress(total, verbose, progress, "path")
     try:
         engine = make_engine(data, spec)
-        lam_arr, fits, null, top = run_path(engine, lam_arr, n_lams, ratio, prog)
+        lam_arr, fits, null, top, why = run_path(engine, lam_arr, n_lams, ratio, prog,
+                                                 stop=stop)
     finally:
         prog.close()
-    result = make_path_result(engine, lam_arr, fits, null, top, names)
+    if not fits:
+        raise ValueError(f"no lam can be kept: {why}; raise pmax")
+    warn_pmax(why)
+    result = make_path_result(engine, lam_arr, fits, null, top, names, why, maxp)
     warn_unconverged(result.converged, result.lams, "path")
     warn_if_separated_path(data, result, spec.threads)
     return result

@@ -17,7 +17,7 @@ import numpy as np
 
 from fastlogit._input._training import TrainingData
 from fastlogit._models._fit_cd import cd_problem
-from fastlogit._penalties._penalties import ElasticNet
+from fastlogit._models._penalty_scale import make_penalty
 from fastlogit._selection._path_engine import LamFit, PathEngine, PathSpec
 from fastlogit._solvers import _cd
 from fastlogit._solvers._constrained import Solution
@@ -38,7 +38,7 @@ class CDPathEngine(PathEngine):
         self._last: Optional[tuple[Solution, _cd.Pass]] = None
 
     def _penalty(self, lam: float) -> _cd.PenaltyVectors:
-        return _cd.PenaltyVectors.make(ElasticNet(lam, self.spec.l1_ratio, self.spec.factor),
+        return _cd.PenaltyVectors.make(make_penalty(lam, self.spec.l1_ratio, self.factors),
                                        self.spec.box, self.p)
 
     def _lam_fit(self, out: _cd.CDOutcome, passes_before: int) -> LamFit:

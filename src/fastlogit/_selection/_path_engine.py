@@ -31,16 +31,17 @@ from scipy.special import xlogy
 
 from fastlogit._core._threads import resolve_threads
 from fastlogit._input._training import TrainingData
-from fastlogit._input._validate import as_nonnegative_scalar, as_positive_int
+from fastlogit._input._validate import as_flag, as_nonnegative_scalar, as_positive_int
 from fastlogit._models._fit import base_objective, kkt_target
+from fastlogit._models._penalty_scale import make_penalty, penalty_factors
 from fastlogit._penalties._penalties import (
     Box,
-    ElasticNet,
     as_bounds,
     as_l1_ratio,
     as_penalty_factor,
     lam_max,
 )
+from fastlogit._selection._path_stop import PathStop, StopRule, null_deviance
 from fastlogit._selection._progress import Progress
 from fastlogit._solvers._base import Monitor
 from fastlogit._solvers._constrained import (
@@ -74,18 +75,23 @@ class PathSpec:
     options: LbfgsOptions
     screen: bool
     solver: str = "lbfgs"  # "cd": the coordinate-descent engine (_path_cd.py)
+    standardize_penalty: bool = False  # glmnet's standardize=TRUE (_penalty_scale.py)
 
     def settings(self) -> dict:
         o = self.options
-        return dict(l1_ratio=self.l1_ratio, penalty_factor=self.factor, bounds=self.box,
-                    fit_intercept=self.fit_intercept, solver=self.solver, factr=o.factr,
-                    pgtol=o.pgtol, max_iter=o.max_iter, threads=self.threads,
-                    standardize=self.standardize, screen=self.screen)
+        out = dict(l1_ratio=self.l1_ratio, penalty_factor=self.factor, bounds=self.box,
+                   fit_intercept=self.fit_intercept, solver=self.solver, factr=o.factr,
+                   pgtol=o.pgtol, max_iter=o.max_iter, threads=self.threads,
+                   standardize=self.standardize, screen=self.screen)
+        if self.standardize_penalty:
+            out["standardize_penalty"] = True
+        return out
 
 
 def make_spec(p: int, l1_ratio: Any, penalty_factor: Any, bounds: Any, fit_intercept: bool,
               standardize: bool, threads: Optional[int], factr: Any, pgtol: Any,
-              max_iter: Any, screen: bool, solver: str = "lbfgs") -> PathSpec:
+              max_iter: Any, screen: bool, solver: str = "lbfgs",
+              standardize_penalty: bool = False) -> PathSpec:
     """Validate the settings shared by path and cv.
 
     solver: "auto" ("cd" with an L1 term or bounds, else "lbfgs"), "cd" or "lbfgs".
@@ -100,7 +106,7 @@ def make_spec(p: int, l1_ratio: Any, penalty_factor: Any, bounds: Any, fit_inter
         solver = "cd" if (ratio > 0 or box is not None) else "lbfgs"
     return PathSpec(ratio, as_penalty_factor(penalty_factor, p), box, bool(fit_intercept),
                     bool(standardize), resolve_threads(threads), options, bool(screen),
-                    solver)
+                    solver, as_flag(standardize_penalty, "standardize_penalty"))
 
 
 def as_lams(lams: Any) -> np.ndarray:
@@ -169,7 +175,11 @@ class PathEngine:
         sat = xlogy(data.k, data.k) + xlogy(data.n - data.k, data.n - data.k) \
             - xlogy(data.n, data.n)
         self.saturated = float(np.sum(sat if s is None else s * sat))
-        c = np.ones(self.p) if spec.factor is None else spec.factor
+        self.null_dev = null_deviance(data, spec.fit_intercept)  # glmnet's nulldev
+        # the L1 and L2 factors (they differ with standardize_penalty)
+        self.factors = penalty_factors(data, spec.factor, spec.standardize_penalty,
+                                       spec.threads)
+        c = np.ones(self.p) if self.factors[0] is None else self.factors[0]
         zero_ok = np.ones(self.p, dtype=bool) if spec.box is None else spec.box.zero_feasible
         # features that a lam can hold at 0 (and that the strong rule may leave out)
         self.screenable = (c > 0) & zero_ok
@@ -180,7 +190,7 @@ class PathEngine:
         return 2.0 * (sol.loss + self.saturated)
 
     def _base(self, lam: float) -> Any:
-        penalty = ElasticNet(lam, self.spec.l1_ratio, self.spec.factor)
+        penalty = make_penalty(lam, self.spec.l1_ratio, self.factors)
         return base_objective(self.data, penalty, self.spec.fit_intercept,
                               self.spec.standardize, self.spec.threads, std=self.std), penalty
 
@@ -210,7 +220,7 @@ class PathEngine:
 
     def lam_max(self, null: Solution) -> float:
         assert null.grad is not None
-        return lam_max(null.grad, self.spec.l1_ratio, self.spec.factor, self.spec.box)
+        return lam_max(null.grad, self.spec.l1_ratio, self.factors[0], self.spec.box)
 
     def fit(self, lam: float, prev: Solution, lam_prev: float,
             guess: Optional[Solution] = None) -> LamFit:
@@ -259,16 +269,23 @@ class PathEngine:
 
 def run_path(engine: PathEngine, lams: Optional[np.ndarray], n_lams: int,
              lam_min_ratio: Optional[float], progress: Progress, prefix: str = "",
-             null: Optional[LamFit] = None) -> tuple[np.ndarray, list[LamFit], LamFit, float]:
-    """(lams, fits, null fit, lam_max): the null model (unless given), then every lam in
-    decreasing order, each fit warm-started from the previous ones (see extrapolate)."""
+             null: Optional[LamFit] = None, stop: Optional[StopRule] = None,
+             ) -> tuple[np.ndarray, list[LamFit], LamFit, float, str]:
+    """(lams, fits, null fit, lam_max, why it stopped early or ""): the null model (unless
+    given), then every lam in decreasing order, each fit warm-started from the previous
+    ones (see extrapolate), until glmnet's stopping rules end the path (_path_stop.py);
+    the lams returned are those fitted."""
     if null is None:
         null = engine.null_fit()
     top = engine.lam_max(null.solution)
+    default_sequence = lams is None
     if lams is None:
         d = engine.data.design
         lams = default_lams(top, n_lams, lam_min_ratio, d.n_rows, d.n_features)
-    null_dev = engine.deviance(null.solution)
+    box = engine.spec.box
+    zero_bound = box is not None and bool(np.any(box.lower == 0) or np.any(box.upper == 0))
+    stopper = PathStop(stop, default_sequence, zero_bound)
+    null_dev = engine.null_dev
     fits: list[LamFit] = []
     prev, lam_prev = null.solution, max(top, float(lams[0]))
     older: Optional[Solution] = None
@@ -279,14 +296,19 @@ def run_path(engine: PathEngine, lams: Optional[np.ndarray], n_lams: int,
             guess = extrapolate(older, prev, lam_older, lam_prev, float(lam), engine.spec.box)
         older, lam_older = prev, lam_prev
         fit = engine.fit(float(lam), prev, lam_prev, guess)
-        fits.append(fit)
         sol = fit.solution
         dev_ratio = 1.0 - engine.deviance(sol) / null_dev if null_dev > 0 else 0.0
-        progress.lam_done(i, float(lam), int(np.count_nonzero(sol.coef)), dev_ratio,
-                          fit.n_iter, fit.n_fev, sol.grad_norm, fit.elapsed, fit.converged,
-                          prefix)
+        keep, done = stopper.check(i, float(lam), sol.coef, dev_ratio)
+        if keep:
+            fits.append(fit)
+            progress.lam_done(i, float(lam), int(np.count_nonzero(sol.coef)), dev_ratio,
+                              fit.n_iter, fit.n_fev, sol.grad_norm, fit.elapsed,
+                              fit.converged, prefix)
+        if done:
+            progress.note(f"{prefix}path stopped early: {stopper.reason}")
+            break
         prev, lam_prev = sol, float(lam)
-    return lams, fits, null, top
+    return np.array(lams[:len(fits)]), fits, null, top, stopper.reason
 
 
 def extrapolate(older: Solution, prev: Solution, lam_older: float, lam_prev: float,

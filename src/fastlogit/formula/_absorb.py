@@ -74,7 +74,8 @@ def absorbed_bse(res: Any, block: np.ndarray, cov_type: str, groups: Any,
     hb = np.bincount(code[live], weights=(d * val * val)[live], minlength=L)
     lam = float(res.settings.get("lam", 0.0) or 0.0)
     if lam > 0:  # the ridge's Hessian lam c_j, as cov_params() includes it
-        factor = res.settings.get("penalty_factor")
+        factor = res.settings.get("l2_penalty_factor")  # set by standardize_penalty
+        factor = res.settings.get("penalty_factor") if factor is None else factor
         pen = lam * (np.ones(p) if factor is None else np.asarray(factor, dtype=np.float64))
         H_AA[np.arange(int(intercept), H_AA.shape[0]), np.arange(int(intercept), H_AA.shape[0])] \
             += pen[a_cols]
