@@ -234,7 +234,7 @@ def _class_step(prob: MultinomialCDProblem, pen: MultiPenalty, state: MultiState
     w_old = state.W[:, k].copy()
     w_new = w_old.copy()
     lo, hi = np.full(p, -np.inf), np.full(p, np.inf)
-    o, sweeps, _ = _cd_kernels.cd_solve(
+    o, sweeps, _, _ = _cd_kernels.cd_solve(
         *prob.columns.args, Hw, q, ws, w_new, h, sxw, xm, pen.l1, pen.l2, lo, hi,
         o, inner, options.max_sweeps, prob.columns.unit_values)
     db = float(o) if prob.fit_intercept else 0.0
