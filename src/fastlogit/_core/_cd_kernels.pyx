@@ -230,15 +230,16 @@ cdef inline double _coordinate(
 # Coordinate descent is Gauss-Seidel on the model: on an ill-conditioned model (small
 # lam, about as many nonzero features as rows) it needs thousands of sweeps.
 # Anderson extrapolation (Anderson 1965; for coordinate descent, Bertrand and Massias
-# 2021, "Anderson acceleration of coordinate descent", AISTATS): after AA_DEPTH + 1 sweeps
-# over the nonzero features, the affine combination of their iterates whose differences
-# combine to the smallest change. Once the sign pattern settles a sweep is an affine map,
+# 2021, "Anderson acceleration of coordinate descent", AISTATS): every AA_EVERY sweeps over
+# the nonzero features, from the last AA_DEPTH + 1 iterates, the affine combination of them
+# whose differences combine to the smallest change. Once the sign pattern settles a sweep is an affine map,
 # and the extrapolation finds its fixed point far faster than the sweeps; the
 # extrapolated point is judged on the exact model (L1 term and bounds included) and kept
 # only when it lowers it, so coordinate descent keeps the last word.
 
 cdef enum:
     AA_DEPTH = 5
+    AA_EVERY = 2
 
 
 cdef void _centred_product(
@@ -299,21 +300,24 @@ cdef inline double _clip(double v, double lo, double hi) noexcept nogil:
 cdef double _anderson_step(
     int clay, const floating *vals, const index_t *idx, const index_t *ptr,
     Py_ssize_t n_rows, Py_ssize_t p, const Py_ssize_t *A, Py_ssize_t nA, const double *hist,
-    const double *W, double *q, double *w, const double *xm, const double *l1,
+    Py_ssize_t first, const double *W, double *q, double *w, const double *xm, const double *l1,
     const double *l2, const double *lo, const double *hi, double *o, double *d, double *t,
 ) noexcept nogil:
     """Anderson extrapolation from hist (AA_DEPTH + 1 rows of nA iterates, the last one the
     current w[A]); takes it when it lowers the model and returns the decrease (else 0)."""
     cdef double G[AA_DEPTH][AA_DEPTH]
     cdef double z[AA_DEPTH]
-    cdef double u, v, piv, tot, ridge = 0.0
+    cdef double u, v, piv, tot, tmax, ridge = 0.0
+    cdef Py_ssize_t row[AA_DEPTH + 1]
     cdef Py_ssize_t a, r, c, m = AA_DEPTH
+    for r in range(m + 1):
+        row[r] = ((first + r) % (m + 1)) * nA
     for r in range(m):
         for c in range(r, m):
             u = 0.0
             for a in range(nA):
-                u += ((hist[(r + 1) * nA + a] - hist[r * nA + a])
-                      * (hist[(c + 1) * nA + a] - hist[c * nA + a]))
+                u += ((hist[row[r + 1] + a] - hist[row[r] + a])
+                      * (hist[row[c + 1] + a] - hist[row[c] + a]))
             G[r][c] = u
             G[c][r] = u
         ridge += G[r][r]
@@ -354,11 +358,26 @@ cdef double _anderson_step(
     for a in range(nA):
         v = 0.0
         for r in range(m):
-            v += z[r] * hist[(r + 1) * nA + a]
+            v += z[r] * hist[row[r + 1] + a]
         d[a] = _clip(v / tot, lo[A[a]], hi[A[a]]) - w[A[a]]
     u = _model_change(clay, vals, idx, ptr, n_rows, p, A, nA, d, W, q, w, xm, l1, l2, o[0], t)
     if not u < 0.0:
-        return 0.0
+        # The sweeps' map is affine only while the signs hold: an extrapolation past the
+        # point where a coefficient reaches 0 overshoots the kink. Stop there instead.
+        tmax = 1.0
+        for a in range(nA):
+            v = w[A[a]]
+            if v != 0.0 and l1[A[a]] > 0.0 and (v + d[a] > 0.0) != (v > 0.0):
+                tmax = min(tmax, -v / d[a])
+        if not 0.0 < tmax < 1.0:
+            return 0.0
+        for a in range(nA):
+            v = w[A[a]]
+            d[a] = -v if v != 0.0 and -v / d[a] == tmax else tmax * d[a]
+        u = _model_change(clay, vals, idx, ptr, n_rows, p, A, nA, d, W, q, w, xm, l1, l2,
+                          o[0], t)
+        if not u < 0.0:
+            return 0.0
     _apply_step(n_rows, A, nA, d, W, q, w, xm, o, t)
     return -u
 
@@ -386,7 +405,7 @@ def cd_solve(
     cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
     cdef const index_t *idx = &indices[0]
     cdef const index_t *ptr = &indptr[0]
-    cdef Py_ssize_t n_work = working.shape[0], a, j, n_nz, sweeps = 0, n_acc = 0, n_hist
+    cdef Py_ssize_t n_work = working.shape[0], a, j, n_nz, sweeps = 0, n_acc = 0, n_hist, slot
     cdef double dmax, d
     cdef Py_ssize_t[::1] nz = np.empty(max(n_work, 1), dtype=np.intp)
     # the extrapolation's iterates (AA_DEPTH + 1 rows), its step, and its z-change
@@ -429,6 +448,7 @@ def cd_solve(
                 break
             # sweeps over the nonzero features until they settle
             n_hist = 0
+            slot = 0
             while sweeps < max_sweeps and not stop:
                 dmax = 0.0
                 for a in range(n_nz):
@@ -446,14 +466,15 @@ def cd_solve(
                     break
                 if accelerate:
                     for a in range(n_nz):
-                        hist[n_hist * n_nz + a] = w[nz[a]]
+                        hist[slot * n_nz + a] = w[nz[a]]
+                    slot = (slot + 1) % (AA_DEPTH + 1)
                     n_hist += 1
-                    if n_hist == AA_DEPTH + 1:
+                    if n_hist >= AA_DEPTH + 1 and (n_hist - AA_DEPTH - 1) % AA_EVERY == 0:
                         if _anderson_step(col_layout, vals, idx, ptr, n_rows, n_features,
-                                          &nz[0], n_nz, hist, &W[0], &q[0], &w[0], &xm[0],
-                                          &l1[0], &l2[0], &lo[0], &hi[0], &o, step,
+                                          &nz[0], n_nz, hist, slot, &W[0], &q[0], &w[0],
+                                          &xm[0], &l1[0], &l2[0], &lo[0], &hi[0], &o, step,
                                           &rows_t[0]) > 0.0:
                             n_acc += 1
-                        n_hist = 0
+                            n_hist = 0
     raise_pending(&poll)
     return o, sweeps, converged, n_acc
