@@ -16,6 +16,7 @@ trials sum s_i n_i, the curve is the deviance per trial
 
 the weighting of glmnet's cv.glmnet. lam_min minimises cv_mean; lam_1se is the largest lam
 whose cv_mean is within one standard error of that minimum (the one-standard-error rule).
+With relax=True the relaxed lasso is cross-validated over gamma too (_cv_relax.py).
 """
 
 from __future__ import annotations
@@ -28,10 +29,17 @@ from typing import Any, Optional
 import numpy as np
 
 from fastlogit._input._training import TrainingData
-from fastlogit._input._validate import as_positive_int
+from fastlogit._input._validate import as_flag, as_positive_int
 from fastlogit._models._fit import _feature_names, training_data
 from fastlogit._models._result import LogitResult
-from fastlogit._selection._cv_measures import as_measure, held_out_total, larger_is_better
+from fastlogit._selection._cv_measures import as_measure, larger_is_better
+from fastlogit._selection._cv_relax import (
+    choose_pair,
+    curves,
+    held_out_links,
+    relaxed_fold_scores,
+    score_links,
+)
 from fastlogit._selection._path import PathResult, make_path_result, warn_unconverged
 from fastlogit._selection._path_cd import column_access, make_engine
 from fastlogit._selection._path_engine import (
@@ -48,7 +56,9 @@ from fastlogit._selection._path_stop import (
     warn_pmax,
 )
 from fastlogit._selection._progress import make_progress
-from fastlogit.backend._objective import linear_predictor
+from fastlogit._selection._relax import as_gamma, as_maxp, relaxed_fits
+
+GAMMA = (0.0, 0.25, 0.5, 0.75, 1.0)  # cv.glmnet's default
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -72,12 +82,30 @@ class CVResult:
         Positions in ``lams`` of lam_min and lam_1se.
     lam_min, lam_1se : float
         The lam of least cv_mean (largest for measure="auc"), and the largest lam within
-        one standard error of it.
+        one standard error of it. With ``relax=True``, the lams of the (gamma, lam) pairs
+        chosen jointly (see ``gamma_min``).
     rule : {"min", "1se"}
         Which of the two ``lam``, ``result`` use.
     fold_converged : ndarray of bool of shape (n_folds, n_lams)
     result : LogitResult or None
-        The refit on all rows at ``lam`` (None when refit=False).
+        The refit on all rows at ``lam`` (None when refit=False); with ``relax=True`` the
+        relaxed blend at (``gamma``, ``lam``).
+    gammas : ndarray of shape (n_gamma,) or None
+        With ``relax=True``: the gammas cross-validated, increasing (None otherwise).
+    gamma_cv_mean, gamma_cv_se : ndarray of shape (n_gamma, n_lams) or None
+        With ``relax=True``: the curve and its standard error of every gamma, the held-out
+        measure of gamma * penalised + (1 - gamma) * relaxed (NaN where a relaxed fit
+        exceeds relax_maxp). ``cv_mean`` and ``cv_se`` stay the penalised (gamma = 1)
+        curve, as glmnet's cvm.
+    gamma_fold_deviance : ndarray of shape (n_folds, n_gamma, n_lams) or None
+        With ``relax=True``: the per-trial measure of each fold at every (gamma, lam).
+    index_gamma_min, index_gamma_1se : int or None
+        Positions in ``gammas`` of gamma_min and gamma_1se.
+    gamma_min, gamma_1se : float
+        glmnet's joint choice: (gamma_min, lam_min) minimises gamma_cv_mean over all
+        pairs (ties to the larger lam, then the larger gamma); (gamma_1se, lam_1se) is the
+        pair of largest lam, then largest gamma, within one standard error of that
+        minimum. 1.0 without ``relax``.
     path : PathResult or None
         The all-rows path from lams[0] down to lam_min (warm starts; fitted first, as
         cv.glmnet does, down to the last lam), of which ``result``
@@ -102,6 +130,14 @@ class CVResult:
     path: Optional[PathResult]
     l1_ratio: float
     settings: dict
+    gammas: Optional[np.ndarray] = None
+    gamma_cv_mean: Optional[np.ndarray] = None
+    gamma_cv_se: Optional[np.ndarray] = None
+    gamma_fold_deviance: Optional[np.ndarray] = None
+    index_gamma_min: Optional[int] = None
+    index_gamma_1se: Optional[int] = None
+    gamma_min: float = 1.0
+    gamma_1se: float = 1.0
 
     @property
     def lam(self) -> float:
@@ -109,13 +145,20 @@ class CVResult:
         return self.lam_min if self.rule == "min" else self.lam_1se
 
     @property
+    def gamma(self) -> float:
+        """The chosen gamma (gamma_min or gamma_1se, by ``rule``; 1.0 without relax)."""
+        return self.gamma_min if self.rule == "min" else self.gamma_1se
+
+    @property
     def n_folds(self) -> int:
         return int(self.fold_deviance.shape[0])
 
     def __repr__(self) -> str:
+        relaxed = "" if self.gammas is None else (
+            f", gamma_min={self.gamma_min:.5g}, gamma_1se={self.gamma_1se:.5g}")
         return (f"CVResult({self.n_folds} folds x {len(self.lams)} lams, l1_ratio="
-                f"{self.l1_ratio}, lam_min={self.lam_min:.5g}, lam_1se={self.lam_1se:.5g}, "
-                f"rule={self.rule!r})")
+                f"{self.l1_ratio}, lam_min={self.lam_min:.5g}, lam_1se={self.lam_1se:.5g}"
+                f"{relaxed}, rule={self.rule!r})")
 
 
 def make_folds(n_rows: int, n_folds: Any, folds: Any, seed: Any) -> np.ndarray:
@@ -152,20 +195,6 @@ def _fold_data(data: TrainingData, held_out: np.ndarray) -> TrainingData:
     s = np.ones(data.n.shape[0]) if data.sample_weight is None else data.sample_weight.copy()
     s[held_out] = 0.0
     return replace(data, sample_weight=s)
-
-
-def _held_out_deviance(data: TrainingData, idx: np.ndarray, coef: np.ndarray,
-                       intercept: np.ndarray, threads: int,
-                       measure: str = "deviance") -> np.ndarray:
-    """The measure (deviance by default) of rows idx at every point of a path, summed over
-    their trials, shape (n_lams,); see _cv_measures.py."""
-    n, k = data.n[idx], data.k[idx]
-    s = np.ones(idx.shape[0]) if data.sample_weight is None else data.sample_weight[idx]
-    out = np.empty(coef.shape[0])
-    for j in range(coef.shape[0]):
-        z = linear_predictor(data.design, float(intercept[j]), coef[j], data.offset, threads)[idx]
-        out[j] = held_out_total(measure, z, n, k, s)
-    return out
 
 
 def choose(cv_mean: np.ndarray, cv_se: np.ndarray) -> tuple[int, int]:
@@ -212,6 +241,9 @@ def cv(
     pmax: Optional[int] = None,
     fdev: float = FDEV,
     devmax: float = DEVMAX,
+    relax: bool = False,
+    gamma: Any = None,
+    relax_maxp: Optional[int] = None,
 ) -> CVResult:
     """Choose lam by k-fold cross-validation of the held-out deviance along a path.
 
@@ -254,18 +286,34 @@ def cv(
         One line per fit (fold and lam).
     progress : bool, default False
         A tqdm progress bar over all fits (``pip install fastlogit[progress]``).
+    relax : bool, default False
+        cv.glmnet's ``relax = TRUE``: every fold also refits each lam's active set without
+        penalty (as ``fastlogit.path(..., relax=True)``), and every (gamma, lam) pair is
+        scored on the held-out rows with gamma * penalised + (1 - gamma) * relaxed
+        (intercept and coefficients alike). gamma and lam are chosen jointly
+        (``gamma_min``, ``lam_min``, ``gamma_1se``, ``lam_1se``) and ``result`` is the
+        all-rows blend at the chosen pair. glmnet evaluates gamma = 0 as 1e-5; here it is
+        the relaxed fit itself.
+    gamma : float or sequence of float in [0, 1], default (0, 0.25, 0.5, 0.75, 1)
+        The gammas cross-validated with ``relax=True`` (cv.glmnet's default; sorted,
+        duplicates dropped). Only with ``relax=True``.
+    relax_maxp : int, optional
+        Active sets larger than this get no relaxed fit, and their pairs with gamma < 1
+        are NaN (never chosen); default the fit's training rows minus 3 (glmnet's maxp).
 
     Returns
     -------
     CVResult
         lams, cv_mean, cv_se, fold_deviance, lam_min, lam_1se, the fold of every row, and
-        the refit ``result`` at the chosen lam.
+        the refit ``result`` at the chosen lam; with ``relax=True`` also gammas,
+        gamma_cv_mean, gamma_cv_se (n_gamma x n_lams), gamma_min and gamma_1se.
 
     Raises
     ------
     ValueError, TypeError
-        For malformed input (as ``path``), bad n_folds / folds / seed / rule, or a fold
-        without any trials (held out or for training).
+        For malformed input (as ``path``), bad n_folds / folds / seed / rule / gamma
+        (empty, outside [0, 1], or given without relax=True), or a fold without any trials
+        (held out or for training).
 
     Examples
     --------
@@ -281,6 +329,16 @@ def cv(
 
     >>> bool(res.result.settings["lam"] == res.lam_min)
     True
+
+    The relaxed lasso, gamma and lam chosen together:
+
+    >>> rr = fastlogit.cv(X, 6, k, n_lams=8, n_folds=3, relax=True, gamma=[0, 0.5, 1])
+    >>> rr.gamma_cv_mean.shape  # 7 of the 8 lams: the saturation stop
+    (3, 7)
+    >>> bool(rr.gamma_min in (0.0, 0.5, 1.0))
+    True
+    >>> bool(rr.result.settings["lam"] == rr.lam_min)
+    True
     """
     names = _feature_names(X, feature_names)
     data = training_data(X, n, k, y, sample_weight, offset, fit_intercept)
@@ -291,6 +349,13 @@ def cv(
     if rule not in ("min", "1se"):
         raise ValueError(f"rule must be 'min' or '1se'; got {rule!r}")
     stop = make_stop_rule(dfmax, pmax, fdev, devmax)
+    relax = as_flag(relax, "relax")
+    if gamma is not None and not relax:
+        raise ValueError("gamma is cross-validated only with relax=True; pass relax=True "
+                         "or leave gamma out")
+    gammas = np.unique(as_gamma(GAMMA if gamma is None else gamma)) if relax else None
+    if relax:
+        as_maxp(relax_maxp, m)  # refuse a bad relax_maxp before any fit
     lam_arr = None if lams is None else as_lams(lams)
     n_lams = as_positive_int(n_lams, "n_lams")
     ratio = as_lam_min_ratio(lam_min_ratio)
@@ -322,6 +387,7 @@ def cv(
     prog = make_progress(K * L, verbose, progress, "cv")
     deviance = np.empty((K, L))
     converged = np.empty((K, L), dtype=bool)
+    relaxed_totals = None if gammas is None else np.empty((K, gammas.shape[0], L))
     fold_stop = None if stop.pmax is None else StopRule(pmax=stop.pmax)
     try:
         for f in range(K):
@@ -335,21 +401,34 @@ def cv(
             fits = fits + [last] * (L - len(fits))
             coef = np.array([ft.solution.coef for ft in fits]).reshape(L, p)
             intercept = np.array([ft.solution.intercept for ft in fits])
-            deviance[f] = _held_out_deviance(data, idx, coef, intercept, spec.threads,
-                                             measure)
+            z = held_out_links(data, idx, coef, intercept, spec.threads)
+            deviance[f] = score_links(data, idx, z, measure)
             converged[f] = [ft.converged for ft in fits]
+            if gammas is not None and relaxed_totals is not None:
+                dev = np.array([engine.deviance(ft.solution) for ft in fits])
+                refits = relaxed_fits(engine, intercept, coef, dev,
+                                      as_maxp(relax_maxp, m - idx.shape[0]))
+                relaxed_totals[f] = relaxed_fold_scores(data, idx, gammas, z, refits,
+                                                        spec.threads, measure)
             prog.note(f"fold {f + 1}/{K}: {L} lams in {time.perf_counter() - t0:.2f}s")
-        per_trial = deviance / weight[:, None]
-        cv_mean = deviance.sum(axis=0) / weight.sum()
-        var = np.sum(weight[:, None] * (per_trial - cv_mean) ** 2, axis=0) / weight.sum()
-        cv_se = np.sqrt(var / (K - 1))
+        per_trial, cv_mean, cv_se = curves(deviance, weight)
         sign = -1.0 if larger_is_better(measure) else 1.0
         i_min, i_1se = choose(sign * cv_mean, cv_se)
+        g_min = g_1se = None
+        gamma_curves: tuple[Any, Any, Any] = (None, None, None)
+        if gammas is not None and relaxed_totals is not None:
+            gamma_curves = curves(relaxed_totals, weight)
+            (g_min, i_min), (g_1se, i_1se) = choose_pair(sign * gamma_curves[1],
+                                                         gamma_curves[2], gammas)
         result = path_result = None
         if refit:
             path_result = make_path_result(full, lam_arr[:i_min + 1], full_fits[:i_min + 1],
-                                           null, top, names, why)
-            result = path_result.result(i_min if rule == "min" else i_1se)
+                                           null, top, names, why,
+                                           None if gammas is None else as_maxp(relax_maxp, m))
+            g_pick = g_min if rule == "min" else g_1se
+            result = path_result.result(i_min if rule == "min" else i_1se,
+                                        gamma=1.0 if g_pick is None or gammas is None
+                                        else float(gammas[g_pick]))
     finally:
         prog.close()
     warn_unconverged(np.asarray(converged.all(axis=0)), lam_arr, "cross-validation")
@@ -357,10 +436,16 @@ def cv(
         warn_unconverged(path_result.converged, path_result.lams, "refit")
     settings = dict(spec.settings(), n_folds=K, seed=seed if folds is None else None,
                     measure=measure)
+    if gammas is not None:
+        settings.update(relax=True, gamma=gammas.tolist(), relax_maxp=relax_maxp)
     return CVResult(
         lams=lam_arr, cv_mean=cv_mean, cv_se=cv_se, fold_deviance=per_trial,
         fold_weight=weight, folds=fold_of, index_min=i_min, index_1se=i_1se,
         lam_min=float(lam_arr[i_min]), lam_1se=float(lam_arr[i_1se]), rule=rule,
         fold_converged=converged, result=result, path=path_result,
-        l1_ratio=spec.l1_ratio, settings=settings,
+        l1_ratio=spec.l1_ratio, settings=settings, gammas=gammas,
+        gamma_cv_mean=gamma_curves[1], gamma_cv_se=gamma_curves[2],
+        gamma_fold_deviance=gamma_curves[0], index_gamma_min=g_min, index_gamma_1se=g_1se,
+        gamma_min=1.0 if g_min is None or gammas is None else float(gammas[g_min]),
+        gamma_1se=1.0 if g_1se is None or gammas is None else float(gammas[g_1se]),
     )
