@@ -15,25 +15,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from glmnet_references import run_r_jobs, star98  # noqa: E402
+
 ROOT = os.path.dirname(HERE)
 OUT = os.path.join(ROOT, "tests", "fixtures", "glmnet_cv_relax.json")
 GAMMA = [0.0, 0.25, 0.5, 0.75, 1.0]  # cv.glmnet's default
-
-
-def star98():
-    import statsmodels.api as sm
-
-    d = sm.datasets.star98.load()
-    Y, X = np.asarray(d.endog, float), np.asarray(d.exog, float)
-    X = (X - X.mean(0)) / X.std(0)
-    return X, Y.sum(1), Y[:, 0]
 
 
 def cases():
@@ -55,17 +48,6 @@ def lam_sequence(case, X, n, k):
     return np.geomspace(top, top * case["lambda_min_ratio"], case["n_lambda"])
 
 
-def run_r(jobs):
-    with tempfile.TemporaryDirectory() as tmp:
-        job_path, out_path = os.path.join(tmp, "job.json"), os.path.join(tmp, "out.json")
-        with open(job_path, "w") as fh:
-            json.dump({"cases": jobs}, fh)
-        subprocess.run(["Rscript", os.path.join(HERE, "r_glmnet_cv_relax.R"), job_path,
-                        out_path], check=True)
-        with open(out_path) as fh:
-            return json.load(fh)
-
-
 def main():
     X, n, k = star98()
     specs = cases()
@@ -78,7 +60,7 @@ def main():
                      "k": k.tolist(), "lambda": case["glmnet_lambda"],
                      "foldid": case["foldid"], "gamma": case["gamma"],
                      "measure": case["measure"], "alpha": case["alpha"]})
-    res = run_r(jobs)
+    res = run_r_jobs(jobs, "r_glmnet_cv_relax.R")
     out = []
     for case, ref in zip(specs, res["results"]):
         entry = dict(case)

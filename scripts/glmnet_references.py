@@ -172,14 +172,14 @@ def r_job(case, data):
     return job
 
 
-def run_r_jobs(jobs):
-    """glmnet's answers to the jobs, through r_glmnet_references.R."""
+def run_r_jobs(jobs, script="r_glmnet_references.R"):
+    """glmnet's answers to the jobs, through the R script (in this folder)."""
     with tempfile.TemporaryDirectory() as tmp:
         job_path, out_path = os.path.join(tmp, "job.json"), os.path.join(tmp, "out.json")
         with open(job_path, "w") as fh:
             json.dump({"cases": jobs}, fh)
-        subprocess.run(["Rscript", os.path.join(HERE, "r_glmnet_references.R"), job_path,
-                        out_path], check=True)
+        subprocess.run(["Rscript", os.path.join(HERE, script), job_path, out_path],
+                       check=True)
         with open(out_path) as fh:
             return json.load(fh)
 

@@ -104,3 +104,24 @@ def examples(n):
 
         return current.default.max_examples
     return n
+
+
+def star98_standardised():
+    """statsmodels' star98 with standardised columns, as (X, n, k) (skips without it)."""
+    sm = pytest.importorskip("statsmodels.api")
+    d = sm.datasets.star98.load()
+    Y, X = np.asarray(d.endog, float), np.asarray(d.exog, float)
+    return (X - X.mean(0)) / X.std(0), Y.sum(1), Y[:, 0]
+
+
+def r_has_glmnet():
+    """Whether Rscript runs with the glmnet and jsonlite packages."""
+    import shutil
+    import subprocess
+
+    if shutil.which("Rscript") is None:
+        return False
+    probe = subprocess.run(["Rscript", "-e", "library(glmnet); library(jsonlite)"],
+                           capture_output=True)
+    return probe.returncode == 0
+

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import random_problem
+from conftest import random_problem, star98_standardised
 
 import fastlogit
 from fastlogit.datasets import make_sparse_binomial
@@ -148,11 +148,7 @@ def test_collinear_columns_end_at_the_exact_optimum():
     4e-10 still left the coefficients 4e-5 from the optimum. The Newton finish on the
     nonzero features takes the optimality conditions, computed here from the formula, to
     rounding level."""
-    sm = pytest.importorskip("statsmodels.api")
-    d = sm.datasets.star98.load()
-    Y, X = np.asarray(d.endog, float), np.asarray(d.exog, float)
-    X = (X - X.mean(0)) / X.std(0)
-    n, k = Y.sum(1), Y[:, 0]
+    X, n, k = star98_standardised()
     for lam, a in ((5.071, 1.0), (2.0, 0.5)):
         res = fastlogit.fit(X, n, k, lam=lam, l1_ratio=a)
         assert res.converged

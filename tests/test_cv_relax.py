@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import warnings
 
 import numpy as np
 import pytest
-from conftest import random_problem
+from conftest import r_has_glmnet, random_problem, star98_standardised
 
 import fastlogit
 from fastlogit._selection._cv_measures import held_out_total
@@ -36,13 +35,6 @@ with open(os.path.join(HERE, "fixtures", "glmnet_cv_relax.json")) as fh:
     REFS = json.load(fh)
 CASES = {c["name"]: c for c in REFS["cases"]}
 GLMNET_GAMMA_0 = 1e-5  # blend.relaxed's epsilon
-
-
-def star98():
-    sm = pytest.importorskip("statsmodels.api")
-    d = sm.datasets.star98.load()
-    Y, X = np.asarray(d.endog, float), np.asarray(d.exog, float)
-    return (X - X.mean(0)) / X.std(0), Y.sum(1), Y[:, 0]
 
 
 def rebuilt_curves(X, n, k, labels, lams, gammas, measure, glmnet_folds, **kw):
@@ -91,13 +83,13 @@ def check_against_glmnet(case, ref, X, n, k):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_relaxed_curves_and_choice_match_cv_glmnet(name):
     case = CASES[name]
-    X, n, k = star98()
+    X, n, k = star98_standardised()
     ref = {key[:-4]: case[key] for key in case if key.endswith("_ref")}
     check_against_glmnet(case, ref, X, n, k)
 
 
 def test_cv_is_the_rebuild_at_its_own_penalties():
-    X, n, k = star98()
+    X, n, k = star98_standardised()
     case = CASES["star98_lasso_deviance"]
     labels = np.asarray(case["foldid"])
     gammas = [0.0, 0.5, 1.0]
@@ -171,18 +163,10 @@ def test_bad_gamma(kw, exc, msg):
         fastlogit.cv(X, n, k, n_lams=3, **kw)
 
 
-def _r_has_glmnet():
-    if shutil.which("Rscript") is None:
-        return False
-    probe = subprocess.run(["Rscript", "-e", "library(glmnet); library(jsonlite)"],
-                           capture_output=True)
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not _r_has_glmnet(), reason="needs R with the glmnet and jsonlite packages")
+@pytest.mark.skipif(not r_has_glmnet(), reason="needs R with the glmnet and jsonlite packages")
 def test_live_cv_glmnet_relax(tmp_path):
     """cv.glmnet(relax = TRUE) run now, on the fixture's folds with 6 lambdas, 3 gammas."""
-    X, n, k = star98()
+    X, n, k = star98_standardised()
     case = dict(CASES["star98_lasso_deviance"])
     case.update(glmnet_lambda=case["glmnet_lambda"][2:8], lams=case["lams"][2:8])
     job = {"name": "live", "X": X.tolist(), "n": n.tolist(), "k": k.tolist(),

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import r_has_glmnet, star98_standardised
 
 import fastlogit
 
@@ -41,10 +41,7 @@ def load(case):
         X, y = datasets.load_breast_cancer(return_X_y=True)
         return X, np.ones(len(y)), y.astype(float)
     if case["data"] == "star98":
-        sm = pytest.importorskip("statsmodels.api")
-        d = sm.datasets.star98.load()
-        Y, X = np.asarray(d.endog, float), np.asarray(d.exog, float)
-        return (X - X.mean(0)) / X.std(0), Y.sum(1), Y[:, 0]
+        return star98_standardised()
     s = case["sparse"]
     X = sp.csr_matrix((s["value"], (s["row"], s["col"])), shape=(s["n_rows"], s["n_features"]))
     return X, np.asarray(case["n"], float), np.asarray(case["k"], float)
@@ -154,15 +151,7 @@ def test_relaxed_fits_match_glmnet():
                                    atol=1e-6 * np.max(np.abs(mix)))
 
 
-def _r_has_glmnet():
-    if shutil.which("Rscript") is None:
-        return False
-    probe = subprocess.run(["Rscript", "-e", "library(glmnet); library(jsonlite)"],
-                           capture_output=True)
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not _r_has_glmnet(), reason="needs R with the glmnet and jsonlite packages")
+@pytest.mark.skipif(not r_has_glmnet(), reason="needs R with the glmnet and jsonlite packages")
 @pytest.mark.parametrize("name", ["onehot_enet_weights_offset", "onehot_std_lasso_factors"])
 def test_live_glmnet(tmp_path, name):
     """Refit a weighted one-hot case in R now and compare (the second with glmnet's
