@@ -53,7 +53,7 @@ def fit_multinomial(
 ) -> MultinomialResult:
     """Fit penalised multinomial (softmax) logistic regression: ridge, lasso, elastic net.
 
-    Minimises
+    Minimises::
 
         F(b, W) = sum_i s_i [N_i logsumexp_k(z_ik) - sum_k c_ik z_ik]
                   + lam sum_j f_j [(1 - l1_ratio)/2 ||w_j||^2 + l1_ratio R(w_j)],
@@ -62,9 +62,9 @@ def fit_multinomial(
     the multinomial negative log-likelihood (up to a constant) plus an elastic-net
     penalty on w_j = W[:, j] (feature j's K coefficients), f = penalty_factor, in the
     symmetric parametrisation over all K classes that scikit-learn uses: ``lam = 1 / C``
-    of its multinomial LogisticRegression. R(w_j) = sum_k |W_kj| (``type_multinomial=
-    "ungrouped"``) or ||w_j||_2 (``"grouped"``: glmnet's grouped multinomial lasso,
-    each feature in or out for all classes at once). glmnet's ``family="multinomial"``
+    of its multinomial LogisticRegression. ``R(w_j) = sum_k |W_kj|``
+    (``type_multinomial="ungrouped"``) or ``||w_j||_2`` (``"grouped"``: glmnet's grouped
+    multinomial lasso, each feature in or out for all classes at once). glmnet's ``family="multinomial"``
     fit at ``lambda`` is ``lam = lambda * sum_i s_i N_i`` (with glmnet's weights
     normalised to sum to n_rows and its penalty.factor to sum to n_features).
 

@@ -62,6 +62,13 @@ class CDOptions:
     max_iter: int = 1000
     max_sweeps: int = 100_000
 
+    @property
+    def step_limit(self) -> float:
+        """step_rtol at pgtol <= 1e-8; a looser pgtol (a caller asking for a rough answer,
+        e.g. scikit-learn's tol) loosens it by sqrt(pgtol / 1e-8), up to 0.1, so that a
+        fit whose KKT residual is far inside a loose target is not kept iterating."""
+        return min(max(self.step_rtol, self.step_rtol * (self.pgtol / 1e-8) ** 0.5), 0.1)
+
 
 class ColumnAccess:
     """The design read by columns: dense arrays in place, CSR through one CSC copy."""
@@ -239,7 +246,7 @@ def solve(problem: CDProblem, pen: PenaltyVectors, b0: float, w0: np.ndarray,
         if on_iteration is not None and on_iteration(it, ps, F, kkt):
             message = "stopped by the callback"
             break
-        if kkt <= options.pgtol and (last_step <= options.step_rtol or kkt <= _KKT_EXACT):
+        if kkt <= options.pgtol and (last_step <= options.step_limit or kkt <= _KKT_EXACT):
             converged, message = True, "KKT conditions hold"
             break
         if it == options.max_iter:

@@ -337,7 +337,7 @@ def solve(prob: MultinomialCDProblem, pen: MultiPenalty, b0: np.ndarray, W0: np.
         if on_iteration is not None and on_iteration(it, state.b, state.W, state.F, kkt):
             message = "stopped by the callback"
             break
-        if kkt <= options.pgtol and (last_step <= options.step_rtol or kkt <= _KKT_EXACT):
+        if kkt <= options.pgtol and (last_step <= options.step_limit or kkt <= _KKT_EXACT):
             converged, message = True, "KKT conditions hold"
             break
         if it == options.max_iter:
