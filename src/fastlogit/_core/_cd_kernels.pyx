@@ -4,12 +4,9 @@
 
 Contract
 --------
-* ``irls_pass`` reads the design in its row layout (the kernels' usual
-  ``(layout, values, indices, indptr, n_rows, n_features)``, see _kernels.pyx) and,
-  in one threaded pass, gives the loss, the gradient X^T r, sum r, and per row the
-  IRLS weight W_i = sn_i p_i (1 - p_i) and residual r_i = sn_i p_i - sk_i at
-  z_i = offset_i + b + x_i . w. Threads as every kernel: static row ranges, per-thread
-  buffers merged in order, bitwise reproducible at a given thread count.
+* The pass over the rows is the loss kernel's (_kernels.binomial_loss_grad with
+  ``weight_out`` / ``resid_out``): the loss, the gradient X^T r, sum r, and per row the
+  IRLS weight W_i = sn_i p_i (1 - p_i) and residual r_i = sn_i p_i - sk_i.
 * The coordinate-descent kernels read the design by *columns*: ``col_layout``
   COL_C (dense C order, column j strided by n_features), COL_F (dense F order,
   column j contiguous) or COL_CSC (a CSC copy of a CSR design, values NULL when
@@ -18,7 +15,7 @@ Contract
 * Everything is accumulated in float64, whatever the dtype of the values.
 
 The quadratic model minimised by ``cd_solve`` around the current point (b, w), with
-W and r from ``irls_pass``, is (in the change d = (db, dw), z-change u = db + X dw)
+W and r from that pass, is (in the change d = (db, dw), z-change u = db + X dw)
 
     Q(d) = sum_i [r_i u_i + W_i u_i^2 / 2] + sum_j [l2_j (w_j + dw_j)^2 / 2
                                                    + l1_j |w_j + dw_j|],
@@ -36,133 +33,16 @@ import threading
 
 import numpy as np
 
-from cython.parallel cimport prange
-from libc.math cimport exp, fabs, log1p
+from libc.math cimport fabs
 from libc.string cimport memset
 
 from fastlogit._core._columns cimport (
     COL_C, COL_CSC, COL_F, col_axpy, col_dot, col_update, col_work, col_wsums,
 )
 from fastlogit._core._kernels cimport floating, index_t
-from fastlogit._core._rows cimport (
-    LAYOUT_CSR, POLL_WORK, Poll, block_rows, block_work, interrupted, merge_thread_buffers,
-    partition_rows, raise_pending, range_done, start_poll, team, thread_count, xtd_block,
-    z_block,
-)
+from fastlogit._core._rows cimport POLL_WORK, Poll, interrupted, raise_pending, start_poll
 
 cdef unsigned long MAIN_THREAD = threading.main_thread().ident
-
-
-# ---------------------------------------------------------------------------
-# One pass over the rows: loss, gradient, IRLS weights and residuals
-
-
-cdef inline double _irls_block(
-    double *zd, const double *n, const double *k, Py_ssize_t m, double *W, double *r,
-    double *sums,
-) noexcept nogil:
-    """Per row of a block: loss (returned), r = n p - k (also written over zd), W = n p (1-p).
-
-    The same one-exp formulation as binomial_point (_kernels.pxd), so the loss agrees
-    with the loss kernel bit for bit: e = exp(-|z|), p = 1/(1+e) or e/(1+e), and
-    p (1 - p) = e / (1 + e)^2 with no cancellation for |z| large.
-    """
-    cdef Py_ssize_t i
-    cdef double loss = 0.0, sr = 0.0, sw = 0.0, z, e, inv, d, ni, ki
-    for i in range(m):
-        z = zd[i]
-        ni = n[i]
-        ki = k[i]
-        e = exp(-fabs(z))
-        inv = 1.0 / (1.0 + e)
-        if z > 0.0:
-            d = ((ni - ki) - ki * e) * inv
-            loss += ni * log1p(e) + (ni - ki) * z
-        else:
-            d = ((ni - ki) * e - ki) * inv
-            loss += ni * log1p(e) - ki * z
-        zd[i] = d
-        r[i] = d
-        W[i] = ni * e * inv * inv
-        sr += d
-        sw += W[i]
-    sums[0] += sr
-    sums[1] += sw
-    return loss
-
-
-cdef void _irls_range(
-    int layout, const floating *values, const index_t *indices, const index_t *indptr,
-    Py_ssize_t n_rows, Py_ssize_t p, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t blk,
-    const double *n, const double *k, const double *offset, const double *w, double b,
-    double *W, double *r, double *g, double *zbuf, double *out, Poll *poll, Py_ssize_t t,
-) noexcept nogil:
-    cdef Py_ssize_t i0 = r0, i1
-    cdef double loss = 0.0
-    cdef double sums[2]
-    sums[0] = 0.0
-    sums[1] = 0.0
-    memset(g, 0, p * sizeof(double))
-    while i0 < r1:
-        i1 = i0 + blk if i0 + blk < r1 else r1
-        if interrupted(poll, t, block_work(layout, indptr, p, i0, i1)):
-            break
-        z_block(layout, values, indices, indptr, n_rows, p, i0, i1, w, b, offset, zbuf)
-        loss += _irls_block(zbuf, n + i0, k + i0, i1 - i0, W + i0, r + i0, sums)
-        xtd_block(layout, values, indices, indptr, n_rows, p, i0, i1, zbuf, g)
-        i0 = i1
-    out[0] = loss
-    out[1] = sums[0]
-    out[2] = sums[1]
-
-
-def irls_pass(
-    int layout, const floating[::1] values, const index_t[::1] indices,
-    const index_t[::1] indptr, Py_ssize_t n_rows, Py_ssize_t n_features,
-    const double[::1] n, const double[::1] k, const double[::1] offset,
-    const double[::1] w, double b, double[::1] weight_out, double[::1] resid_out,
-    double[::1] grad_out, int n_threads, bint unit_values=False,
-):
-    """Loss, gradient and IRLS quantities at (b, w) in one pass over the rows.
-
-    Returns (loss, sum_i r_i, sum_i W_i); writes W into weight_out, r into resid_out
-    and X^T r into grad_out (r_i = n_i p_i - k_i, W_i = n_i p_i (1 - p_i)).
-    """
-    cdef Py_ssize_t p = n_features
-    cdef int T = thread_count(n_threads, n_rows, values.shape[0])
-    cdef Py_ssize_t blk = block_rows(layout, n_rows, p, values.shape[0],
-                                     sizeof(floating), sizeof(index_t))
-    cdef Py_ssize_t[::1] bounds = np.empty(T + 1, dtype=np.intp)
-    cdef double[:, ::1] gbuf = np.empty((T - 1, p), dtype=np.float64)
-    cdef double[:, ::1] zbuf = np.empty((T, blk), dtype=np.float64)
-    cdef double[:, ::1] sums = np.zeros((T, 3), dtype=np.float64)
-    cdef const double *off = &offset[0] if offset is not None else NULL
-    cdef const floating *vals = &values[0] if values.shape[0] > 0 else NULL
-    cdef int t
-    cdef double *g
-    cdef double loss = 0.0, sr = 0.0, sw = 0.0
-    cdef Poll poll = start_poll(MAIN_THREAD, <double> values.shape[0] + 16.0 * n_rows)
-    if unit_values and layout == LAYOUT_CSR:
-        vals = NULL
-    if n_rows == 0:
-        grad_out[:] = 0.0
-        return 0.0, 0.0, 0.0
-    with nogil:
-        partition_rows(layout, &indptr[0] if layout == LAYOUT_CSR else NULL,
-                       n_rows, T, &bounds[0])
-        for t in prange(T, schedule="static", chunksize=1, num_threads=team(T)):
-            g = &grad_out[0] if t == 0 else &gbuf[t - 1, 0]
-            _irls_range(layout, vals, &indices[0], &indptr[0], n_rows, p,
-                        bounds[t], bounds[t + 1], blk, &n[0], &k[0], off, &w[0], b,
-                        &weight_out[0], &resid_out[0], g, &zbuf[t, 0], &sums[t, 0], &poll, t)
-            range_done(&poll, t, T)
-        merge_thread_buffers(&grad_out[0], &gbuf[0, 0], T - 1, p, T)
-        for t in range(T):
-            loss += sums[t, 0]
-            sr += sums[t, 1]
-            sw += sums[t, 2]
-    raise_pending(&poll)
-    return loss, sr, sw
 
 
 # ---------------------------------------------------------------------------

@@ -44,8 +44,10 @@ cdef inline double sigmoid(double z) noexcept nogil:
     return e / (1.0 + e)
 
 
-cdef inline double binomial_point(double z, double n, double k, double *dz) noexcept nogil:
-    """Loss n*log1pexp(z) - k*z of one row; stores its derivative n*sigmoid(z) - k in dz[0].
+cdef inline double binomial_point_w(double z, double n, double k, double *dz,
+                                    double *wz) noexcept nogil:
+    """Loss n*log1pexp(z) - k*z of one row; stores its derivative n*sigmoid(z) - k in dz[0]
+    and its second derivative n*sigmoid(z)*(1 - sigmoid(z)) = n e / (1 + e)^2 in wz[0].
 
     One exp per row serves both: with e = exp(-|z|) (never overflows),
         log1pexp(z) = max(z, 0) + log1p(e)
@@ -59,8 +61,15 @@ cdef inline double binomial_point(double z, double n, double k, double *dz) noex
     """
     cdef double e = exp(-fabs(z))
     cdef double inv = 1.0 / (1.0 + e)
+    wz[0] = n * e * inv * inv
     if z > 0.0:
         dz[0] = ((n - k) - k * e) * inv
         return n * log1p(e) + (n - k) * z
     dz[0] = ((n - k) * e - k) * inv
     return n * log1p(e) - k * z
+
+
+cdef inline double binomial_point(double z, double n, double k, double *dz) noexcept nogil:
+    """binomial_point_w without the second derivative (its store is optimised away)."""
+    cdef double wz
+    return binomial_point_w(z, n, k, dz, &wz)

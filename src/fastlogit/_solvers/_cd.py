@@ -36,7 +36,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from fastlogit._core import _cd_kernels
+from fastlogit._core import _cd_kernels, _kernels
 from fastlogit._input._validate import LAYOUT_C, LAYOUT_CSR, LAYOUT_F, Design
 from fastlogit._penalties._penalties import Box, ElasticNet, kkt_violation
 from fastlogit._solvers._constrained import Solution
@@ -152,10 +152,10 @@ class CDProblem:
     def full_pass(self, b: float, w: np.ndarray) -> Pass:
         g = np.empty(self.n_features)
         W, r = np.empty(self.design.n_rows), np.empty(self.design.n_rows)
-        loss, sr, sw = _cd_kernels.irls_pass(
+        loss, sr, sw = _kernels.binomial_loss_grad(
             *self.design.kernel_args, self.sn, self.sk, self.offset,
-            np.ascontiguousarray(w, dtype=np.float64), float(b), W, r, g, self.threads,
-            self.design.unit_values)
+            np.ascontiguousarray(w, dtype=np.float64), float(b), g, self.threads,
+            self.design.unit_values, W, r)
         self.n_pass += 1
         return Pass(float(b), w, float(loss), float(sr), g, W, r, float(sw))
 
