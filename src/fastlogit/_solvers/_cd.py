@@ -47,6 +47,14 @@ from fastlogit.backend._objective import Standardization, _dot
 COL_C, COL_F, COL_CSC = 0, 1, 2
 # A list to receive one record per Newton iteration (benchmarks, diagnostics), or None.
 
+# The inner tolerance: a coordinate step may lower the model (per unit of sum(s n)) by at
+# most (INNER_FACTOR * kkt)^2 when the sweeps stop, kkt the current outer residual; never
+# below (INNER_FLOOR * pgtol)^2.
+_INNER_FACTOR = 1e-1
+_INNER_FLOOR = 1e-1
+# a start whose KKT residual is this small needs no Newton step at all
+_KKT_EXACT = 1e-13
+
 
 @dataclass(frozen=True)
 class CDOptions:
@@ -68,6 +76,15 @@ class CDOptions:
         e.g. scikit-learn's tol) loosens it by sqrt(pgtol / 1e-8), up to 0.1, so that a
         fit whose KKT residual is far inside a loose target is not kept iterating."""
         return min(max(self.step_rtol, self.step_rtol * (self.pgtol / 1e-8) ** 0.5), 0.1)
+
+    def done(self, kkt: float, last_step: float) -> bool:
+        """The convergence rule: KKT residual within pgtol after a small step (or so small
+        that no step is needed)."""
+        return kkt <= self.pgtol and (last_step <= self.step_limit or kkt <= _KKT_EXACT)
+
+    def inner_tolerance(self, kkt: float, scale: float) -> float:
+        """cd_solve's tol for a Newton step taken at outer KKT residual kkt (see above)."""
+        return max(_INNER_FACTOR * kkt, _INNER_FLOOR * self.pgtol) ** 2 * scale
 
 
 class ColumnAccess:
@@ -195,13 +212,6 @@ class CDOutcome:
 _ARMIJO = 1e-4
 _F_RTOL = 1e-13
 _MIN_STEP = 1e-10
-# The inner tolerance: a coordinate step may lower the model (per unit of sum(s n)) by at
-# most (INNER_FACTOR * kkt)^2 when the sweeps stop, kkt the current outer residual; never
-# below (INNER_FLOOR * pgtol)^2.
-_INNER_FACTOR = 1e-1
-_INNER_FLOOR = 1e-1
-# a start whose KKT residual is this small needs no Newton step at all
-_KKT_EXACT = 1e-13
 
 
 def solve(problem: CDProblem, pen: PenaltyVectors, b0: float, w0: np.ndarray,
@@ -246,7 +256,7 @@ def solve(problem: CDProblem, pen: PenaltyVectors, b0: float, w0: np.ndarray,
         if on_iteration is not None and on_iteration(it, ps, F, kkt):
             message = "stopped by the callback"
             break
-        if kkt <= options.pgtol and (last_step <= options.step_limit or kkt <= _KKT_EXACT):
+        if options.done(kkt, last_step):
             converged, message = True, "KKT conditions hold"
             break
         if it == options.max_iter:
@@ -265,7 +275,7 @@ def solve(problem: CDProblem, pen: PenaltyVectors, b0: float, w0: np.ndarray,
             o = 0.0
         q = ps.resid.copy()
         w_new = w.copy()
-        inner = max(_INNER_FACTOR * kkt, _INNER_FLOOR * options.pgtol) ** 2 * S
+        inner = options.inner_tolerance(kkt, S)
         o, sweeps, _, _ = _cd_kernels.cd_solve(
             *prob.columns.args, ps.weight, q, ws, w_new, h, sxw, xm, pen.l1, pen.l2,
             pen.lo, pen.hi, float(o), inner, options.max_sweeps, prob.columns.unit_values)

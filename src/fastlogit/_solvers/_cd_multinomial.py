@@ -41,8 +41,6 @@ from fastlogit._penalties._penalties import kkt_violation
 from fastlogit._solvers._cd import (
     _ARMIJO,
     _F_RTOL,
-    _INNER_FACTOR,
-    _INNER_FLOOR,
     _MIN_STEP,
     CDOptions,
     ColumnAccess,
@@ -50,8 +48,6 @@ from fastlogit._solvers._cd import (
 from fastlogit.backend._objective import Standardization
 from fastlogit.backend._softmax_objective import MultinomialLoss, softmax_scores
 
-# a start whose KKT residual is this small needs no step at all
-_KKT_EXACT = 1e-13
 # The grouped model's curvature per row and class: this times s N p_k (1 - p_k). The
 # softmax Hessian of a row, diag(p) - p p^T, is at most 2 diag(p (1 - p)) (the bound is
 # reached with two classes at p = 1/2), so with 2 the model majorises the loss and its
@@ -337,7 +333,7 @@ def solve(prob: MultinomialCDProblem, pen: MultiPenalty, b0: np.ndarray, W0: np.
         if on_iteration is not None and on_iteration(it, state.b, state.W, state.F, kkt):
             message = "stopped by the callback"
             break
-        if kkt <= options.pgtol and (last_step <= options.step_limit or kkt <= _KKT_EXACT):
+        if options.done(kkt, last_step):
             converged, message = True, "KKT conditions hold"
             break
         if it == options.max_iter:
@@ -346,7 +342,7 @@ def solve(prob: MultinomialCDProblem, pen: MultiPenalty, b0: np.ndarray, W0: np.
         if it > 0:  # fresh scores: no drift from the incremental updates
             state.Z = prob.scores(state.b, state.W)
             state.F = prob.loss_at(state.Z) + pen.value(state.W)
-        inner = max(_INNER_FACTOR * kkt, _INNER_FLOOR * options.pgtol) ** 2 * prob.scale
+        inner = options.inner_tolerance(kkt, prob.scale)
         last_step, error = 0.0, ""
         if pen.grouped:
             step, sweeps, error = _group_step(prob, pen, state, np.flatnonzero(working),
