@@ -65,8 +65,9 @@ def fit_multinomial(
     of its multinomial LogisticRegression. ``R(w_j) = sum_k |W_kj|``
     (``type_multinomial="ungrouped"``) or ``||w_j||_2`` (``"grouped"``: glmnet's grouped
     multinomial lasso, each feature in or out for all classes at once). glmnet's
-    ``family="multinomial"`` fit at ``lambda`` is ``lam = lambda * sum_i s_i N_i`` (with glmnet's weights
-    normalised to sum to n_rows and its penalty.factor to sum to n_features).
+    ``family="multinomial"`` fit at ``lambda`` is ``lam = lambda * sum_i s_i N_i`` (with
+    glmnet's weights normalised to sum to n_rows and its penalty.factor to sum to
+    n_features).
 
     A pure ridge (l1_ratio = 0) makes every feature's coefficients sum to zero over the
     classes. With an L1 part the penalty picks its own representative (for l1_ratio < 1,
