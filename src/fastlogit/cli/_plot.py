@@ -14,7 +14,7 @@ import numpy as np
 
 from fastlogit._core._special import sigmoid
 from fastlogit.cli._util import CliError, one_line, require
-from fastlogit.plot._diagnostics import calibration_bins
+from fastlogit.plot._diagnostics import calibration_bins, draw_calibration
 
 
 def _figure(**kwargs: Any) -> Any:
@@ -40,14 +40,8 @@ def plot_calibration(path: str, p: np.ndarray, n: np.ndarray, k: np.ndarray, bin
         raise CliError(f"cannot draw the calibration plot: {exc}") from None
     fig = _figure(figsize=(6.0, 6.4))
     ax, hist = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [4, 1]})
-    ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="perfect calibration")
-    yerr = np.vstack([cal["observed"] - cal["lower"], cal["upper"] - cal["observed"]])
-    ax.errorbar(cal["predicted"], cal["observed"], yerr=yerr, fmt="o", color="C0", capsize=3,
-                label="observed rate (95% Jeffreys interval)")
-    ax.set_ylabel("observed success rate")
-    ax.set_ylim(-0.02, 1.02)
+    draw_calibration(ax, cal)
     ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper left", fontsize=8)
     hist.bar(cal["predicted"], cal["trials"], width=0.02, color="C0")
     hist.set_xlabel("predicted probability (trial-weighted mean in each bin)")
     hist.set_ylabel("trials")

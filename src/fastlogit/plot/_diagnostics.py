@@ -183,6 +183,19 @@ def _outcomes(result: Any, X: Any, n: Any, k: Any, y: Any, offset: Any
     return p, n_arr, k_arr
 
 
+def draw_calibration(ax: Any, cal: dict, alpha: float = 0.05) -> None:
+    """The bins of ``calibration_bins`` on ``ax``: observed against predicted rates with
+    their intervals, and the diagonal of perfect calibration."""
+    ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="perfect calibration")
+    yerr = np.vstack([cal["observed"] - cal["lower"], cal["upper"] - cal["observed"]])
+    coverage = f"{100 * (1 - alpha):g}%"
+    ax.errorbar(cal["predicted"], cal["observed"], yerr=yerr, fmt="o", color="C0",
+                capsize=3, label=f"observed rate ({coverage} binomial interval)")
+    ax.set_ylabel("observed success rate")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(loc="upper left", fontsize=8)
+
+
 def calibration(result: Any, X: Any = None, n: Any = None, k: Any = None, *, y: Any = None,
                 offset: Any = None, bins: int = 10, alpha: float = 0.05,
                 ax: Any = None, title: Optional[str] = None) -> Any:
@@ -242,17 +255,10 @@ def calibration(result: Any, X: Any = None, n: Any = None, k: Any = None, *, y: 
     p, n_arr, k_arr = _outcomes(result, X, n, k, y, offset)
     cal = calibration_bins(p, n_arr, k_arr, bins, alpha)
     fig, ax = _new_axes(ax, (5.2, 5.0))
-    ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="perfect calibration")
-    yerr = np.vstack([cal["observed"] - cal["lower"], cal["upper"] - cal["observed"]])
-    coverage = f"{100 * (1 - alpha):g}%"
-    ax.errorbar(cal["predicted"], cal["observed"], yerr=yerr, fmt="o", color="C0",
-                capsize=3, label=f"observed rate ({coverage} binomial interval)")
+    draw_calibration(ax, cal, alpha)
     ax.set_xlabel("predicted probability")
-    ax.set_ylabel("observed success rate")
     ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(-0.02, 1.02)
     ax.set_aspect("equal")
-    ax.legend(loc="upper left", fontsize=8)
     ax.set_title(title if title is not None else
                  f"Calibration: {len(cal['trials'])} bins of about "
                  f"{float(np.median(cal['trials'])):,.0f} trials", fontsize=10)
