@@ -33,12 +33,12 @@ def cd_problem(data: TrainingData, fit_intercept: bool, threads: int,
                          columns)
 
 
-
 def print_iteration(it: int, F: float, kkt: float, elapsed: float) -> None:
     """One line of a coordinate-descent fit's ``verbose`` output (a header first)."""
     if it == 0:
         print(f"{'iter':>6} {'objective':>16} {'KKT':>11} {'time':>9}", file=sys.stdout)
     print(f"{it:6d} {F:16.9e} {kkt:11.3e} {elapsed:8.2f}s", flush=True)
+
 
 def reporter(callback: Optional[Callable[[IterationInfo], Any]], verbose: bool,
              ) -> Optional[Callable[[int, _cd.Pass, float, float], bool]]:
@@ -61,9 +61,12 @@ def reporter(callback: Optional[Callable[[IterationInfo], Any]], verbose: bool,
 def fit_cd(data: TrainingData, penalty: ElasticNet, box: Optional[Box], fit_intercept: bool,
            threads: int, start: Optional[tuple[float, np.ndarray]], pgtol: float,
            max_iter: int, callback: Optional[Callable[[IterationInfo], Any]],
-           verbose: bool) -> tuple[Any, SolverOutcome]:
-    """(Solution, SolverOutcome) of one fit by the coordinate-descent engine."""
-    prob = cd_problem(data, fit_intercept, threads)
+           verbose: bool, problem: Optional[_cd.CDProblem] = None
+           ) -> tuple[Any, SolverOutcome]:
+    """(Solution, SolverOutcome) of one fit by the coordinate-descent engine; ``problem``:
+    the engine's view of ``data`` when the caller has one (its standardisation and column
+    copy are then reused, not made again)."""
+    prob = cd_problem(data, fit_intercept, threads) if problem is None else problem
     p = data.design.n_features
     pen = _cd.PenaltyVectors.make(penalty, box, p)
     if start is None:

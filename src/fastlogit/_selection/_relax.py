@@ -99,7 +99,8 @@ def relaxed_fits(engine: PathEngine, intercept: np.ndarray, coef: np.ndarray,
             warnings.simplefilter("always")
             sol, outcome = fit_cd(engine.data, ElasticNet(0.0), box, spec.fit_intercept,
                                   spec.threads, (float(intercept[first]), coef[first].copy()),
-                                  spec.options.pgtol, spec.options.max_iter, None, False)
+                                  spec.options.pgtol, spec.options.max_iter, None, False,
+                                  getattr(engine, "problem", None))
         z = linear_predictor(engine.data.design, float(sol.intercept), sol.coef,
                              engine.data.offset, spec.threads)
         separated = bool(np.any(live & (np.abs(z) > SEPARATED_Z)))
