@@ -21,14 +21,18 @@ from fastlogit.backend._objective import Standardization
 
 
 def penalty_factors(data: TrainingData, factor: Optional[np.ndarray], standardize_penalty: bool,
-                    threads: int) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+                    threads: int, centred: Optional[Standardization] = None
+                    ) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
     """(L1 factors, L2 factors) of a fit: ``(factor, None)`` unless standardize_penalty
-    (None for the L2 factors means "the same as the L1 factors")."""
+    (None for the L2 factors means "the same as the L1 factors"). ``centred``: the data's
+    centred standardisation when the caller has it (two passes over X saved)."""
     if not standardize_penalty:
         return factor, None
-    s = data.sample_weight
-    sn = data.n if s is None else s * data.n
-    std = Standardization.from_data(data.design, sn, True, threads)
+    std = centred
+    if std is None:
+        s = data.sample_weight
+        sn = data.n if s is None else s * data.n
+        std = Standardization.from_data(data.design, sn, True, threads)
     assert std.var is not None
     return standardized_factors(factor, std.var)
 

@@ -178,7 +178,8 @@ class PathEngine:
         self.null_dev = null_deviance(data, spec.fit_intercept)  # glmnet's nulldev
         # the L1 and L2 factors (they differ with standardize_penalty)
         self.factors = penalty_factors(data, spec.factor, spec.standardize_penalty,
-                                       spec.threads)
+                                       spec.threads, self.std if spec.standardize
+                                       and spec.fit_intercept else None)
         c = np.ones(self.p) if self.factors[0] is None else self.factors[0]
         zero_ok = np.ones(self.p, dtype=bool) if spec.box is None else spec.box.zero_feasible
         # features that a lam can hold at 0 (and that the strong rule may leave out)
